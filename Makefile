@@ -1,0 +1,50 @@
+# Airlock: the two commands a newcomer needs are `make demo` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint unit postgres-binaries bench clean
+
+$(PY):
+	python3 -m venv $(VENV)
+
+# CPU PyTorch first: with torch==2.13.0 (the CPU build on this machine kind) already present,
+# no later requirement can pull the multi-GB CUDA build from the registry.
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install --quiet "torch==2.13.0"
+	@$(PY) -c "import torch, sys; v = torch.__version__; sys.exit(0 if '+cpu' in v or not torch.version.cuda else 'refusing CUDA torch ' + v)"
+	$(PIP) install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/airlock demo
+
+test: $(STAMP) postgres-binaries lint unit
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+
+unit: $(STAMP)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The storage and audit tests start a throwaway PostgreSQL from the machine's server binaries.
+# In CI a missing server is installed (CI runs as root on a Debian machine) rather than skipped.
+postgres-binaries:
+	@if [ -x "$$(pg_config --bindir 2>/dev/null)/initdb" ]; then exit 0; fi; \
+	if [ "$${CI:-}" = "true" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's PostgreSQL server for the test suite"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else \
+		echo "note: no PostgreSQL server binaries (pg_config --bindir); postgres tests will skip"; \
+	fi
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_audit.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

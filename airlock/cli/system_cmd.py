@@ -1,0 +1,69 @@
+"""`airlock config`, `airlock db` and `airlock demo`."""
+
+from __future__ import annotations
+
+import click
+
+from airlock.cli.context import CliState, emit_json, pass_state
+from airlock.config import render_settings
+from airlock.db import build_engine, get_head_revision, get_schema_revision, upgrade_database
+from airlock.demo import run_demo
+from airlock.services import open_storage
+
+
+@click.group()
+def config() -> None:
+    """Inspect the effective configuration."""
+
+
+@config.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON.")
+@pass_state
+def config_show(state: CliState, as_json: bool) -> None:
+    """Print the effective configuration (defaults < YAML < env < args), secrets masked."""
+    data = render_settings(state.settings)
+    if as_json:
+        emit_json(data)
+        return
+    for key, value in data.items():
+        if isinstance(value, dict):
+            click.echo(f"{key}:")
+            for sub, sub_value in value.items():
+                click.echo(f"  {sub}: {sub_value}")
+        else:
+            click.echo(f"{key}: {value}")
+
+
+@click.group()
+def db() -> None:
+    """Relational store schema."""
+
+
+@db.command("upgrade")
+@pass_state
+def db_upgrade(state: CliState) -> None:
+    """Create the database if needed and apply pending migrations."""
+    engine = open_storage(state.settings, writable=True)
+    revision = upgrade_database(engine)
+    click.echo(f"database at schema {revision}")
+
+
+@db.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON.")
+@pass_state
+def db_status(state: CliState, as_json: bool) -> None:
+    """Show the schema revision of the database and of this build."""
+    engine = build_engine(state.settings, create=False)
+    current, head = get_schema_revision(engine), get_head_revision()
+    if as_json:
+        emit_json({"current": current, "head": head, "up_to_date": current == head})
+    else:
+        click.echo(f"database schema {current or '(empty)'}; this build {head}")
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Do the demo's work and exit instead of serving.")
+@pass_state
+def demo(state: CliState, once: bool) -> None:
+    """Run Airlock end to end on embedded defaults and say what it did."""
+    run_demo(state.settings, once=once, echo=click.echo)

@@ -1,0 +1,1 @@
+"""Tamper-evident audit log: hash-chained events, signed checkpoints, verify, export, retention."""
