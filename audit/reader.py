@@ -24,8 +24,8 @@ def iter_rows(
         query = query.where(schema.events.c.seq >= first_seq)
     if last_seq is not None:
         query = query.where(schema.events.c.seq <= last_seq)
-    result = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH).execute(query)
-    yield from result
+    # Options on the statement, not the connection: Connection.execution_options mutates it.
+    yield from conn.execute(query.execution_options(stream_results=True, yield_per=STREAM_BATCH))
 
 
 def get_row(conn: Connection, seq: int) -> sa.Row[Any] | None:

@@ -62,8 +62,9 @@ def audit_verify(
                        + ("intact" if check.ok else f"DAMAGED: {check.problem}"))  # fmt: skip
         sys.exit(0 if check.ok else 1)
     settings = state.settings
+    engine = open_storage(settings, writable=False)
     key = load_public_key(public_key or settings.get_signing_key_path())
-    report = verify_log(open_storage(settings, writable=False), key)
+    report = verify_log(engine, key)
     if as_json:
         emit_json(report.to_dict())
     else:
