@@ -1,4 +1,4 @@
-"""Loading the settings tree from YAML, environment and arguments, with errors a human can act on."""
+"""Loading the settings tree from YAML, environment and arguments, with actionable errors."""
 
 from __future__ import annotations
 
@@ -148,7 +148,5 @@ def render_settings(settings: AirlockSettings) -> dict[str, Any]:
                     value = getattr(getattr(settings, name), field_name)
                     data[name][field_name] = MASK if value is not None else None
     if settings.storage.url:
-        data["storage"]["url"] = make_url(settings.storage.url).render_as_string(
-            hide_password=True
-        )
+        data["storage"]["url"] = make_url(settings.storage.url).render_as_string(hide_password=True)
     return data

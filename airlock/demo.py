@@ -33,33 +33,56 @@ def run_demo(settings: AirlockSettings, *, once: bool, echo: Echo) -> None:
     echo("")
     echo("What runs today: configuration, storage with migrations, the tamper-evident audit log.")
     echo("The ticket pipeline, knowledge base, guardrails, model serving and the API arrive with")
-    echo("later issues; until then there is nothing to serve, so the demo exits here"
-         + ("." if once else " (with or without --once)."))  # fmt: skip
+    echo(
+        "later issues; until then there is nothing to serve, so the demo exits here"
+        + ("." if once else " (with or without --once).")
+    )
 
 
 def _record_startup(services: Services, actor: Actor, echo: Echo) -> None:
     settings = services.settings
     effective = json.dumps(render_settings(settings), sort_keys=True).encode()
     revision = get_schema_revision(services.engine)
-    echo(f"1. Configuration loaded (sha256 {hashlib.sha256(effective).hexdigest()[:16]}…; "
-         "see `airlock config show`).")  # fmt: skip
-    echo(f"2. Storage ready: {services.engine.url.render_as_string(hide_password=True)} "
-         f"at schema {revision}.")  # fmt: skip
+    echo(
+        f"1. Configuration loaded (sha256 {hashlib.sha256(effective).hexdigest()[:16]}…; "
+        "see `airlock config show`)."
+    )
+    echo(
+        f"2. Storage ready: {services.engine.url.render_as_string(hide_password=True)} "
+        f"at schema {revision}."
+    )
     events = [
         AuditEvent("system.started", actor=actor, resource_type="demo"),
-        AuditEvent("config.loaded", actor=actor, resource_type="config",
-                   details={"profile": settings.profile,
-                            "config_sha256": hashlib.sha256(effective).hexdigest()}),
-        AuditEvent("storage.ready", actor=actor, resource_type="database",
-                   resource_id=services.engine.dialect.name, details={"schema": revision}),
-        AuditEvent("audit.key_loaded", actor=actor, resource_type="signing_key",
-                   resource_id=services.audit.signer.key_id),
-    ]  # fmt: skip
+        AuditEvent(
+            "config.loaded",
+            actor=actor,
+            resource_type="config",
+            details={
+                "profile": settings.profile,
+                "config_sha256": hashlib.sha256(effective).hexdigest(),
+            },
+        ),
+        AuditEvent(
+            "storage.ready",
+            actor=actor,
+            resource_type="database",
+            resource_id=services.engine.dialect.name,
+            details={"schema": revision},
+        ),
+        AuditEvent(
+            "audit.key_loaded",
+            actor=actor,
+            resource_type="signing_key",
+            resource_id=services.audit.signer.key_id,
+        ),
+    ]
     records = services.audit.append_many(events)
     checkpoint = services.audit.checkpoint()
-    echo(f"3. Appended {len(records)} audit events (seq {records[0].seq}..{records[-1].seq}) and "
-         f"signed a checkpoint at seq {checkpoint.seq if checkpoint else records[-1].seq} "
-         f"with key {services.audit.signer.key_id[:16]}.")  # fmt: skip
+    echo(
+        f"3. Appended {len(records)} audit events (seq {records[0].seq}..{records[-1].seq}) and "
+        f"signed a checkpoint at seq {checkpoint.seq if checkpoint else records[-1].seq} "
+        f"with key {services.audit.signer.key_id[:16]}."
+    )
 
 
 def _verify_and_export(services: Services, echo: Echo) -> None:
@@ -71,15 +94,19 @@ def _verify_and_export(services: Services, echo: Echo) -> None:
     data_dir = services.settings.data_dir
     public_key = data_dir / "audit-public-key.pem"
     public_key.write_text(get_public_pem(signer.public_key), encoding="ascii")
-    export = data_dir / "exports" / f"audit-{format_ts(utc_now())[:19].replace(':', '')}.jsonl"
+    export = data_dir / "exports" / f"audit-{format_ts(utc_now()).replace(':', '')}.jsonl"
     manifest = export_events(services.engine, signer, export)
     check = verify_export(export, signer.public_key)
-    echo(f"4. Verified the whole chain ({report.events_checked} events, "
-         f"{report.checkpoints_checked} checkpoints): intact. Exported it to {_rel(export)} with a "
-         f"signed manifest and re-verified the export offline with {_rel(public_key)}: "
-         + ("intact." if check.ok else f"FAILED ({check.problem})."))  # fmt: skip
-    echo(f"   Auditors: airlock audit verify --export {_rel(export)} --public-key "
-         f"{_rel(public_key)}   ({manifest.count} events)")  # fmt: skip
+    echo(
+        f"4. Verified the whole chain ({report.events_checked} events, "
+        f"{report.checkpoints_checked} checkpoints): intact. Exported it to {_rel(export)} with a "
+        f"signed manifest and re-verified the export offline with {_rel(public_key)}: "
+        + ("intact." if check.ok else f"FAILED ({check.problem}).")
+    )
+    echo(
+        f"   Auditors: airlock audit verify --export {_rel(export)} --public-key "
+        f"{_rel(public_key)}   ({manifest.count} events)"
+    )
 
 
 def _rel(path: Path) -> str:

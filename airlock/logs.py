@@ -17,15 +17,33 @@ from airlock.settings import LogSettings
 # not log them; this processor is the net under that rule, not the rule itself.
 FORBIDDEN_KEYS = frozenset(
     {
-        "text", "body", "prompt", "prompts", "answer", "completion", "content", "messages",
-        "ticket_text", "subject_line", "email", "phone", "name", "address", "pii", "password",
-        "token", "secret", "authorization",
+        "text",
+        "body",
+        "prompt",
+        "prompts",
+        "answer",
+        "completion",
+        "content",
+        "messages",
+        "ticket_text",
+        "subject_line",
+        "email",
+        "phone",
+        "name",
+        "address",
+        "pii",
+        "password",
+        "token",
+        "secret",
+        "authorization",
     }
-)  # fmt: skip
+)
 REDACTED = "[redacted]"
 
 
-def _drop_sensitive(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def _drop_sensitive(
+    _: Any, __: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     for key in list(event_dict):
         if key.lower() in FORBIDDEN_KEYS:
             event_dict[key] = REDACTED
@@ -73,7 +91,7 @@ def configure_logging(settings: LogSettings, *, stream: Any = None) -> None:
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever sys.stderr is at emit time (it may be swapped after configuration)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 

@@ -22,8 +22,8 @@ DEFAULT_SECRETS_DIR = Path("/run/secrets/airlock")
 
 # The YAML mapping of the load in progress; a context variable because pydantic-settings builds
 # its sources from the class, and settings are loaded once per entry point, never at import time.
-_yaml_data: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar(
-    "airlock_yaml_data", default={}
+_yaml_data: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "airlock_yaml_data", default=None
 )
 
 
@@ -78,7 +78,8 @@ class AuditSettings(Section):
         ),
     )
     archive_dir: Path | None = Field(
-        None, description="Where `audit prune` writes signed archives. Empty: data_dir/audit-archive"
+        None,
+        description="Where `audit prune` writes signed archives. Empty: data_dir/audit-archive",
     )
     max_details_bytes: int = Field(
         16384, ge=256, description="Largest allowed `details` JSON of one event."
@@ -115,9 +116,9 @@ class AirlockSettings(BaseSettings):
     data_dir: Path = Field(
         Path(".airlock"), description="Where Airlock keeps its files (database, keys, archives)."
     )
-    storage: StorageSettings = Field(default_factory=StorageSettings)  # type: ignore[arg-type]
-    audit: AuditSettings = Field(default_factory=AuditSettings)  # type: ignore[arg-type]
-    log: LogSettings = Field(default_factory=LogSettings)  # type: ignore[arg-type]
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -131,7 +132,7 @@ class AirlockSettings(BaseSettings):
         """Precedence: arguments > environment > mounted secret files > YAML > defaults."""
         # Mounted secrets use the same nesting as the environment: a file named
         # `storage__password` in the secrets directory sets storage.password.
-        secrets = NestedSecretsSettingsSource(file_secret_settings)  # type: ignore[arg-type]
+        secrets = NestedSecretsSettingsSource(file_secret_settings)
         return (init_settings, env_settings, secrets, _YamlSource(settings_cls))
 
     @model_validator(mode="after")
@@ -174,7 +175,7 @@ class _YamlSource(PydanticBaseSettingsSource):
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         """Unused: `__call__` returns the whole mapping."""
-        return _yaml_data.get().get(field_name), field_name, False
+        return (_yaml_data.get() or {}).get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        return dict(_yaml_data.get())
+        return dict(_yaml_data.get() or {})

@@ -11,9 +11,20 @@ GENESIS_HASH = "0" * 64
 
 # Names in schema.EVENT_COLUMNS order, without the trailing `hash`.
 HASHED_FIELDS = (
-    "seq", "ts", "actor_subject", "actor_client_id", "roles", "tenant", "action",
-    "resource_type", "resource_id", "outcome", "request_id", "details", "prev_hash",
-)  # fmt: skip
+    "seq",
+    "ts",
+    "actor_subject",
+    "actor_client_id",
+    "roles",
+    "tenant",
+    "action",
+    "resource_type",
+    "resource_id",
+    "outcome",
+    "request_id",
+    "details",
+    "prev_hash",
+)
 
 
 def canonical_json(value: Any) -> str:

@@ -86,7 +86,9 @@ def export_events(
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
             with tmp.open("w", encoding="utf-8", newline="") as handle:
-                rows = iter_rows(conn, first_seq=window[0], last_seq=window[1]) if window else iter([])
+                rows = (
+                    iter_rows(conn, first_seq=window[0], last_seq=window[1]) if window else iter([])
+                )
                 for chunk in _render(rows, fmt):
                     handle.write(chunk)
                     digest.update(chunk.encode("utf-8"))
@@ -104,12 +106,22 @@ def export_events(
             first_prev = _get_field(conn, window[0], "prev_hash")
             last_hash = _get_field(conn, window[1], "hash")
     manifest = ExportManifest(
-        format=fmt, file=out.name, file_sha256=digest.hexdigest(), count=count,
-        first_seq=window[0] if window else None, last_seq=window[1] if window else None,
-        first_prev_hash=first_prev, last_hash=last_hash, since=since, until=until,
-        created_at=format_ts(utc_now()), key_id=signer.key_id,
-    )  # fmt: skip
-    signed = ExportManifest(**{**asdict(manifest), "signature": signer.sign(manifest.signed_bytes())})
+        format=fmt,
+        file=out.name,
+        file_sha256=digest.hexdigest(),
+        count=count,
+        first_seq=window[0] if window else None,
+        last_seq=window[1] if window else None,
+        first_prev_hash=first_prev,
+        last_hash=last_hash,
+        since=since,
+        until=until,
+        created_at=format_ts(utc_now()),
+        key_id=signer.key_id,
+    )
+    signed = ExportManifest(
+        **{**asdict(manifest), "signature": signer.sign(manifest.signed_bytes())}
+    )
     _write_atomic(get_manifest_path(out), json.dumps(asdict(signed), indent=2) + "\n")
     return signed
 
@@ -196,10 +208,11 @@ def _parse(fmt: str, text: str) -> Iterator[tuple[list[Any], str]]:
     reader = csv.reader(io.StringIO(text))
     next(reader, None)
     for cells in reader:
-        record: dict[str, Any] = {
-            name: (None if cell == "" else cell) for name, cell in zip(EVENT_COLUMNS, cells, strict=True)
+        row: dict[str, Any] = {
+            name: (None if cell == "" else cell)
+            for name, cell in zip(EVENT_COLUMNS, cells, strict=True)
         }
-        record["seq"] = int(record["seq"])
+        row["seq"] = int(row["seq"])
         for name in JSON_COLUMNS:
-            record[name] = json.loads(record[name])
-        yield [record[name] for name in HASHED_FIELDS], record["hash"]
+            row[name] = json.loads(row[name])
+        yield [row[name] for name in HASHED_FIELDS], row["hash"]

@@ -25,9 +25,23 @@ log = logging.getLogger(__name__)
 TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 # Keys that name raw personal data or free text; details must carry redacted values or hashes.
 PII_KEYS = frozenset(
-    {"text", "body", "prompt", "answer", "email", "phone", "name", "address", "password",
-     "ssn", "iban", "card_number", "ticket_text", "message"}
-)  # fmt: skip
+    {
+        "text",
+        "body",
+        "prompt",
+        "answer",
+        "email",
+        "phone",
+        "name",
+        "address",
+        "password",
+        "ssn",
+        "iban",
+        "card_number",
+        "ticket_text",
+        "message",
+    }
+)
 
 
 def format_ts(moment: datetime) -> str:
@@ -115,7 +129,7 @@ class AuditLog:
         """Sign the current head now if any event is not yet covered; return the checkpoint."""
         with write_transaction(self.engine) as conn:
             head = _lock_head(conn)
-            if head.last_seq == 0 or head.checkpoint_seq == head.last_seq:
+            if head.last_seq in (0, head.checkpoint_seq):
                 return None
             return self._write_checkpoint(conn, head.last_seq, head.last_hash)
 
@@ -166,17 +180,26 @@ class AuditLog:
             event = item.event
             # Empty optional strings are stored as NULL so that every export format round-trips.
             values: list[Any] = [
-                seq, ts, event.actor.subject or None, event.actor.client_id or None, item.roles,
-                event.tenant or None, event.action, event.resource_type or None,
-                event.resource_id or None, event.outcome, event.request_id or None, item.details,
+                seq,
+                ts,
+                event.actor.subject or None,
+                event.actor.client_id or None,
+                item.roles,
+                event.tenant or None,
+                event.action,
+                event.resource_type or None,
+                event.resource_id or None,
+                event.outcome,
+                event.request_id or None,
+                item.details,
                 prev_hash,
-            ]  # fmt: skip
+            ]
             digest = hash_fields(values)
             stored = [*values, digest]
             stored[4], stored[11] = item.roles_json, item.details_json
             rows.append(dict(zip(schema.EVENT_COLUMNS, stored, strict=True)))
             values[4] = tuple(item.roles)
-            records.append(AuditRecord(*values, digest))
+            records.append(AuditRecord(*values, digest))  # type: ignore[call-arg]
             prev_hash = digest
         conn.execute(schema.events.insert(), rows)
         checkpoint_ts = head.checkpoint_ts or ts

@@ -1,4 +1,4 @@
-"""Retention: archive old events to a signed export, then delete them, keeping the chain provable."""
+"""Retention: archive old events to a signed export, then delete them; the chain stays provable."""
 
 from __future__ import annotations
 
@@ -58,17 +58,23 @@ def prune_before(audit_log: AuditLog, before: str, archive_dir: Path, actor: Act
         row = get_row(conn, last)
         current = conn.execute(sa.select(sa.func.min(schema.events.c.seq))).scalar()
         if row is None or current != first:
-            raise AuditError("the audit log changed during the prune; nothing was deleted",
-                             remedy="run the prune again")  # fmt: skip
+            raise AuditError(
+                "the audit log changed during the prune; nothing was deleted",
+                remedy="run the prune again",
+            )
         audit_log.sign_past(conn, last, row.hash)
         conn.execute(schema.events.delete().where(schema.events.c.seq <= last))
         details = {
-            "through_seq": last, "through_hash": row.hash, "archived": last - first + 1,
-            "archive": archive.name, "archive_sha256": manifest.file_sha256, "before": before,
-        }  # fmt: skip
+            "through_seq": last,
+            "through_hash": row.hash,
+            "archived": last - first + 1,
+            "archive": archive.name,
+            "archive_sha256": manifest.file_sha256,
+            "before": before,
+        }
         (anchor,) = audit_log.append_in(
-            conn, [AuditEvent(PRUNE_ACTION, actor=actor, resource_type="audit_log", details=details)]
+            conn,
+            [AuditEvent(PRUNE_ACTION, actor=actor, resource_type="audit_log", details=details)],
         )
     log.info("audit log pruned", extra={"through_seq": last, "archive": str(archive)})
     return PruneResult(last - first + 1, last, archive, anchor.seq)
-

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
@@ -99,7 +100,7 @@ def verify_log(engine: Engine, public_key: Ed25519PublicKey) -> VerifyReport:
 
 
 def _starting_point(
-    conn: Connection, first: int | None, checkpoints: list[sa.Row[Any]]
+    conn: Connection, first: int | None, checkpoints: Sequence[sa.Row[Any]]
 ) -> tuple[str, int | None, Damage | None]:
     """The prev_hash the first stored event must carry: genesis, or a prune anchor's cut."""
     if first is None or first == 1:
@@ -115,12 +116,22 @@ def _starting_point(
             continue
         signed = any(cp.seq == first - 1 and cp.hash == cut["through_hash"] for cp in checkpoints)
         if not signed:
-            return GENESIS_HASH, None, Damage(
-                first - 1, DamageKind.MODIFIED, "prune anchor names a cut no checkpoint signed"
+            return (
+                GENESIS_HASH,
+                None,
+                Damage(
+                    first - 1, DamageKind.MODIFIED, "prune anchor names a cut no checkpoint signed"
+                ),
             )
         return str(cut["through_hash"]), first - 1, None
-    return GENESIS_HASH, None, Damage(
-        1, DamageKind.DELETED, f"events before seq {first} are missing and no prune anchor covers them"
+    return (
+        GENESIS_HASH,
+        None,
+        Damage(
+            1,
+            DamageKind.DELETED,
+            f"events before seq {first} are missing and no prune anchor covers them",
+        ),
     )
 
 
@@ -130,7 +141,7 @@ def _scan(
     scan = _Scan(first_seq=first, last_hash=prev_hash)
     expected = first
     for row in iter_rows(conn):
-        seq, stored_prev, stored_hash = row[0], row[-2], row[-1]
+        seq, stored_prev, stored_hash = row.seq, row.prev_hash, row.hash
         if seq != expected:
             scan.damage = Damage(expected, DamageKind.DELETED, f"seq {expected} is missing")  # type: ignore[arg-type]
             break
@@ -139,9 +150,10 @@ def _scan(
             break
         if stored_prev != scan.last_hash:
             scan.damage = Damage(
-                max(seq - 1, 1), DamageKind.MODIFIED,
+                max(seq - 1, 1),
+                DamageKind.MODIFIED,
                 f"event {seq} is chained to a different predecessor than the stored one",
-            )  # fmt: skip
+            )
             break
         if seq in wanted:
             seen[seq] = stored_hash
@@ -162,13 +174,15 @@ def _classify_mismatch(conn: Connection, row: sa.Row[Any]) -> Damage:
             swapped = other is not None and hash_stored_row(other, seq=seq) == other[-1]
             if swapped or slot < seq:
                 return Damage(
-                    min(seq, slot), DamageKind.REORDERED,
+                    min(seq, slot),
+                    DamageKind.REORDERED,
                     f"the event stored at seq {seq} belongs at seq {slot}",
-                )  # fmt: skip
+                )
             return Damage(
-                seq, DamageKind.DELETED,
+                seq,
+                DamageKind.DELETED,
                 f"events {seq}..{slot - 1} were removed and later events renumbered",
-            )  # fmt: skip
+            )
     return Damage(seq, DamageKind.MODIFIED, f"event {seq} does not match its hash")
 
 
@@ -177,18 +191,28 @@ def _check_head(head: sa.Row[Any], scan: _Scan) -> list[Damage]:
         return []
     last = scan.last_seq or 0
     if head.last_seq > last:
-        return [Damage(last + 1, DamageKind.TRUNCATED,
-                       f"the chain head records seq {head.last_seq}, the log ends at {last}")]  # fmt: skip
+        return [
+            Damage(
+                last + 1,
+                DamageKind.TRUNCATED,
+                f"the chain head records seq {head.last_seq}, the log ends at {last}",
+            )
+        ]
     if head.last_seq < last:
-        return [Damage(head.last_seq + 1, DamageKind.MODIFIED,
-                       f"events after the recorded head (seq {head.last_seq}) were added")]  # fmt: skip
+        return [
+            Damage(
+                head.last_seq + 1,
+                DamageKind.MODIFIED,
+                f"events after the recorded head (seq {head.last_seq}) were added",
+            )
+        ]
     if last and head.last_hash != scan.last_hash:
         return [Damage(last, DamageKind.MODIFIED, "the last event differs from the chain head")]
     return []
 
 
 def _check_checkpoints(
-    checkpoints: list[sa.Row[Any]],
+    checkpoints: Sequence[sa.Row[Any]],
     public_key: Ed25519PublicKey,
     scan: _Scan,
     seen: dict[int, str],
@@ -200,14 +224,31 @@ def _check_checkpoints(
     for cp in checkpoints:
         message = checkpoint_message(cp.seq, cp.hash, cp.ts, cp.key_id)
         if cp.key_id != trusted or not verify_signature(public_key, cp.signature, message):
-            found.append(Damage(cp.seq, DamageKind.BAD_SIGNATURE,
-                                f"checkpoint at seq {cp.seq} is not signed by key {trusted[:16]}"))  # fmt: skip
+            found.append(
+                Damage(
+                    cp.seq,
+                    DamageKind.BAD_SIGNATURE,
+                    f"checkpoint at seq {cp.seq} is not signed by key {trusted[:16]}",
+                )
+            )
         elif cp.seq > verified_to and scan.damage is None:
-            found.append(Damage(verified_to + 1, DamageKind.TRUNCATED,
-                                f"a signed checkpoint covers seq {cp.seq}, the log ends at {verified_to}"))  # fmt: skip
+            found.append(
+                Damage(
+                    verified_to + 1,
+                    DamageKind.TRUNCATED,
+                    f"a signed checkpoint covers seq {cp.seq}, the log ends at {verified_to}",
+                )
+            )
         elif cp.seq in seen and seen[cp.seq] != cp.hash:
-            found.append(Damage(cp.seq, DamageKind.MODIFIED,
-                                f"event {cp.seq} differs from its signed checkpoint"))  # fmt: skip
+            found.append(
+                Damage(
+                    cp.seq,
+                    DamageKind.MODIFIED,
+                    f"event {cp.seq} differs from its signed checkpoint",
+                )
+            )
         elif first is not None and cp.seq >= first and cp.seq <= verified_to and cp.seq not in seen:
-            found.append(Damage(cp.seq, DamageKind.DELETED, f"checkpointed seq {cp.seq} is missing"))
+            found.append(
+                Damage(cp.seq, DamageKind.DELETED, f"checkpointed seq {cp.seq} is missing")
+            )
     return found

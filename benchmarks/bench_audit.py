@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
-import gc
 import hashlib
 import io
 import json
@@ -37,6 +36,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,8 @@ from sqlalchemy import Engine  # noqa: E402
 from airlock.config import load_settings  # noqa: E402
 from airlock.services import open_storage  # noqa: E402
 from airlock.settings import AirlockSettings  # noqa: E402
-from audit.chain import HASHED_FIELDS, canonical_json, hash_stored_row  # noqa: E402
+from audit import schema  # noqa: E402
+from audit.chain import HASHED_FIELDS, canonical_json  # noqa: E402
 from audit.events import Actor, AuditEvent  # noqa: E402
 from audit.log import AuditLog, build_audit_log  # noqa: E402
 from audit.reader import iter_rows  # noqa: E402
@@ -274,6 +275,7 @@ class VerifyResult:
     db_bytes: int | None
     checkpoints: int
     cli_command: str
+    cli_empty_log_seconds: float
     cli_seconds: list[float] = field(default_factory=list)
     cli_ok: bool = False
     cli_events_checked: int = 0
@@ -323,48 +325,96 @@ def time_cli_verify(settings: AirlockSettings, core: int) -> tuple[float, dict[s
     return seconds, json.loads(out.stdout)
 
 
-def breakdown(engine: Engine, sample: int) -> dict[str, float]:
-    """Per-row microseconds of each step verify takes: fetch, json.loads, dumps, sha256."""
-    gc.collect()
-    gc.disable()  # the sample is held in memory; keep collector passes out of the per-op costs
+def spliced_hash(row: Sequence[Any]) -> str:
+    """What-if: the chain hash built from the stored JSON text (no json.loads / json.dumps).
+
+    Equal to `hash_stored_row` for rows written by `AuditLog` (roles and details are stored as
+    canonical JSON already); it would also reject a re-formatted but equivalent details text.
+    """
+    parts = []
+    for i in SORTED_FIELDS:
+        value = row[i]
+        if i in (4, 11):
+            text = value
+        elif value is None:
+            text = "null"
+        elif isinstance(value, str):
+            text = encode_basestring(value)
+        else:
+            text = str(int(value))
+        parts.append(f'"{HASHED_FIELDS[i]}":{text}')
+    return hashlib.sha256(("{" + ",".join(parts) + "}").encode("utf-8")).hexdigest()
+
+
+SORTED_FIELDS = sorted(range(len(HASHED_FIELDS)), key=lambda i: HASHED_FIELDS[i])
+
+
+def _stream_raw(engine: Engine, sample: int) -> Iterator[tuple[Any, ...]]:
+    """Rows straight from the DBAPI cursor (no SQLAlchemy Row), in batches of 5000."""
+    columns = ", ".join(c.name for c in schema.events.columns)
+    query = f"SELECT {columns} FROM audit_events WHERE seq <= {int(sample)} ORDER BY seq"
+    raw = engine.raw_connection()
     try:
-        return _breakdown(engine, sample)
+        if engine.dialect.name == "sqlite":
+            cursor = raw.cursor()
+        else:  # a server-side cursor, as iter_rows uses
+            cursor = raw.driver_connection.cursor(name="bench_raw")  # type: ignore[union-attr]
+        cursor.execute(query)
+        while rows := cursor.fetchmany(5000):
+            yield from rows
+        cursor.close()
     finally:
-        gc.enable()
+        raw.close()
 
 
-def _breakdown(engine: Engine, sample: int) -> dict[str, float]:
-    """The measurements of `breakdown`, garbage collection off."""
-    result: dict[str, float] = {}
-    with engine.connect() as conn:
-        start = time.perf_counter()
-        rows = []
-        for row in iter_rows(conn, last_seq=sample):
-            rows.append(row)
-        result["fetch_rows (iter_rows, SQLAlchemy Row)"] = time.perf_counter() - start
-    n = len(rows)
-    values_list = []
+def _timed_pass(engine: Engine, sample: int, stage: str) -> float:
+    """Seconds of one streaming pass over the first `sample` rows doing `stage`'s work."""
     start = time.perf_counter()
-    for row in rows:
-        values = list(row[: len(HASHED_FIELDS)])
-        values[4] = json.loads(values[4])
-        values[11] = json.loads(values[11])
-        values_list.append(values)
-    result["json.loads roles+details"] = time.perf_counter() - start
-    payloads = []
-    start = time.perf_counter()
-    for values in values_list:
-        payloads.append(canonical_json(dict(zip(HASHED_FIELDS, values, strict=True))))
-    result["canonical json.dumps (sort_keys)"] = time.perf_counter() - start
-    start = time.perf_counter()
-    for payload in payloads:
-        hashlib.sha256(payload.encode("utf-8")).hexdigest()
-    result["encode + sha256 + hexdigest"] = time.perf_counter() - start
-    start = time.perf_counter()
-    for row in rows:
-        hash_stored_row(row)
-    result["hash_stored_row total"] = time.perf_counter() - start
-    return {name: round(seconds / n * 1e6, 2) for name, seconds in result.items()}
+    if stage.startswith("raw"):
+        rows: Iterator[Any] = _stream_raw(engine, sample)
+        conn = None
+    else:
+        conn = engine.connect()
+        rows = iter_rows(conn, last_seq=sample)
+    try:
+        for row in rows:
+            if stage in ("fetch", "raw fetch"):
+                continue
+            if stage.endswith("spliced"):
+                if spliced_hash(row) != row[-1]:
+                    raise RuntimeError(f"spliced hash differs at seq {row[0]}")
+                continue
+            values = list(row[: len(HASHED_FIELDS)])
+            values[4] = json.loads(values[4])
+            values[11] = json.loads(values[11])
+            if stage == "loads":
+                continue
+            payload = canonical_json(dict(zip(HASHED_FIELDS, values, strict=True)))
+            if stage == "dumps":
+                continue
+            hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    finally:
+        if conn is not None:
+            conn.close()
+    return time.perf_counter() - start
+
+
+def breakdown(engine: Engine, sample: int, repeat: int = 2) -> dict[str, float]:
+    """Per-row microseconds of verify's steps, from cumulative streaming passes (best of N)."""
+    stages = {
+        "fetch": "A. fetch rows (iter_rows -> SQLAlchemy Row)",
+        "loads": "B. A + json.loads(roles), json.loads(details)",
+        "dumps": "C. B + canonical json.dumps of the 13-field dict",
+        "sha256": "D. C + encode + sha256 + hexdigest (= hash_stored_row work)",
+        "raw fetch": "what-if E. fetch via raw DBAPI cursor (fetchmany 5000)",
+        "spliced": "what-if F. A + hash spliced from stored JSON text",
+        "raw spliced": "what-if G. E + hash spliced from stored JSON text",
+    }
+    per_row = {}
+    for stage, label in stages.items():
+        best = min(_timed_pass(engine, sample, stage) for _ in range(repeat))
+        per_row[label] = round(best / sample * 1e6, 2)
+    return per_row
 
 
 def profile_verify(engine: Engine, settings: AirlockSettings) -> str:
@@ -392,6 +442,10 @@ def run_verify(
 ) -> VerifyResult:
     """Fill a fresh store with `count` events, then time the CLI and in-process verify."""
     settings = stores.settings(backend, f"verify-{backend}", checkpoint_every_events=10_000)
+    engine, _ = open_log(settings)  # migrate and create the key, then time the CLI on no events
+    engine.dispose()
+    startup_s, _report = time_cli_verify(settings, core)
+    print(f"[verify/{backend}] CLI verify of an empty log: {startup_s:.2f} s", flush=True)
     print(f"[verify/{backend}] filling {count:,} events in batches of {fill_batch:,}", flush=True)
     fill_s = fill(settings, count, fill_batch, progress_every=100_000)
     engine = open_storage(settings, writable=False)
@@ -413,6 +467,7 @@ def run_verify(
             db_bytes=path.stat().st_size if path else None,
             checkpoints=checkpoints,
             cli_command=f"taskset -c {core} {AIRLOCK_BIN} audit verify --json",
+            cli_empty_log_seconds=round(startup_s, 2),
         )
         for i in range(repeat):
             seconds, report = time_cli_verify(settings, core)
@@ -454,6 +509,25 @@ def run_verify(
 # ---------------------------------------------------------------------------------------------
 # Machine and report
 # ---------------------------------------------------------------------------------------------
+
+
+def fsync_latency_ms(workdir: Path, count: int = 200) -> dict[str, float]:
+    """Median and p99 of write(4 KiB) + fsync on a file in the work dir."""
+    path = workdir / "fsync-probe"
+    times = []
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for _ in range(count):
+            start = time.perf_counter()
+            os.write(fd, b"x" * 4096)
+            os.fsync(fd)
+            times.append(time.perf_counter() - start)
+    finally:
+        os.close(fd)
+        path.unlink()
+    times.sort()
+    p50, p99 = times[count // 2], times[count * 99 // 100]
+    return {"p50": round(p50 * 1000, 3), "p99": round(p99 * 1000, 3)}
 
 
 def machine_info(pg: ThrowawayPostgres | None, workdir: Path) -> dict[str, Any]:
@@ -498,6 +572,7 @@ def machine_info(pg: ThrowawayPostgres | None, workdir: Path) -> dict[str, Any]:
         "sqlalchemy": sa.__version__,
         "postgresql": pg_version,
         "workdir_filesystem": fs,
+        "fsync_4k_ms": fsync_latency_ms(workdir),
     }
 
 
@@ -552,6 +627,7 @@ def report(results: dict[str, Any]) -> None:
                 "checkpoints",
                 "fill events/s",
                 "db MB",
+                "CLI empty log s",
                 "CLI s",
                 "in-process s",
                 "ok",
@@ -563,6 +639,7 @@ def report(results: dict[str, Any]) -> None:
                     v["checkpoints"],
                     f"{v['fill_events_per_s']:,.0f}",
                     f"{v['db_bytes'] / 1e6:.0f}" if v["db_bytes"] else "-",
+                    f"{v['cli_empty_log_seconds']:.2f}",
                     " / ".join(f"{s:.2f}" for s in v["cli_seconds"]),
                     " / ".join(f"{s:.2f}" for s in v["inprocess_seconds"]),
                     v["cli_ok"] and v["inprocess_ok"],

@@ -55,8 +55,9 @@ def make_settings(backend: dict[str, Any]) -> Callable[..., AirlockSettings]:
     """Settings on the current backend, with extra per-section overrides merged in."""
 
     def build(**sections: Any) -> AirlockSettings:
-        merged = {key: dict(value) if isinstance(value, dict) else value
-                  for key, value in backend.items()}  # fmt: skip
+        merged = {
+            key: dict(value) if isinstance(value, dict) else value for key, value in backend.items()
+        }
         for key, value in sections.items():
             merged[key] = {**merged.get(key, {}), **value} if isinstance(value, dict) else value
         return load_settings(overrides=merged)

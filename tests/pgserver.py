@@ -65,8 +65,19 @@ class ThrowawayPostgres:
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
             f"-c fsync={'on' if self.fsync else 'off'} -c max_connections=100"
         )
-        self._run("pg_ctl", "-D", str(self.datadir), "-o", options, "-w", "-t", "60",
-                  "-l", str(self.root / "server.log"), "start")  # fmt: skip
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.datadir),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(self.root / "server.log"),
+            "start",
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -80,8 +91,9 @@ class ThrowawayPostgres:
         """CREATE DATABASE name; return its URL."""
         import psycopg
 
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
-                             autocommit=True) as conn:  # fmt: skip
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True
+        ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url_for(name)
 

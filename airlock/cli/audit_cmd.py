@@ -44,7 +44,9 @@ def _parse_when(value: str | None, name: str) -> str | None:
 
 @audit.command("verify")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON.")
-@click.option("--public-key", type=FILE, help="Auditor's public key PEM (default: the signing key's).")
+@click.option(
+    "--public-key", type=FILE, help="Auditor's public key PEM (default: the signing key's)."
+)
 @click.option("--export", "export_file", type=FILE, help="Verify an export file offline instead.")
 @pass_state
 def audit_verify(
@@ -58,8 +60,10 @@ def audit_verify(
         if as_json:
             emit_json(check.to_dict())
         else:
-            click.echo(f"export {export_file}: {check.count} events, "
-                       + ("intact" if check.ok else f"DAMAGED: {check.problem}"))  # fmt: skip
+            click.echo(
+                f"export {export_file}: {check.count} events, "
+                + ("intact" if check.ok else f"DAMAGED: {check.problem}")
+            )
         sys.exit(0 if check.ok else 1)
     settings = state.settings
     engine = open_storage(settings, writable=False)
@@ -74,19 +78,27 @@ def audit_verify(
 
 def _describe(report: VerifyReport) -> str:
     span = f"seq {report.first_seq}..{report.last_seq}" if report.first_seq else "no events"
-    pruned = f", pruned through seq {report.pruned_through_seq}" if report.pruned_through_seq else ""
-    summary = (f"{report.events_checked} events ({span}{pruned}), "
-               f"{report.checkpoints_checked} signed checkpoints")  # fmt: skip
+    pruned = (
+        f", pruned through seq {report.pruned_through_seq}" if report.pruned_through_seq else ""
+    )
+    summary = (
+        f"{report.events_checked} events ({span}{pruned}), "
+        f"{report.checkpoints_checked} signed checkpoints"
+    )
     if report.damage is None:
         return f"audit log intact: {summary}"
     damage = report.damage
-    return f"AUDIT LOG DAMAGED at seq {damage.seq}: {damage.kind.value} ({damage.detail}); {summary}"
+    return (
+        f"AUDIT LOG DAMAGED at seq {damage.seq}: {damage.kind.value} ({damage.detail}); {summary}"
+    )
 
 
 @audit.command("export")
 @click.option("--since", help="Events at or after this ISO date/datetime (UTC).")
 @click.option("--until", help="Events before this ISO date/datetime (UTC).")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
+)
 @click.option("--out", type=FILE, required=True, help="Export file; the manifest goes beside it.")
 @pass_state
 def audit_export(
@@ -97,10 +109,16 @@ def audit_export(
     engine = open_storage(settings, writable=False)
     signer = load_signer(settings.get_signing_key_path(), create=False)
     manifest = export_events(
-        engine, signer, out, fmt=fmt,  # type: ignore[arg-type]
-        since=_parse_when(since, "--since"), until=_parse_when(until, "--until"),
-    )  # fmt: skip
-    click.echo(f"exported {manifest.count} events to {out} (manifest {get_manifest_path(out).name})")
+        engine,
+        signer,
+        out,
+        fmt=fmt,  # type: ignore[arg-type]
+        since=_parse_when(since, "--since"),
+        until=_parse_when(until, "--until"),
+    )
+    click.echo(
+        f"exported {manifest.count} events to {out} (manifest {get_manifest_path(out).name})"
+    )
 
 
 @audit.command("tail")
@@ -129,8 +147,10 @@ def _print_record(record: AuditRecord, as_json: bool) -> None:
         return
     actor = record.actor_subject or record.actor_client_id or "-"
     resource = "/".join(p for p in (record.resource_type, record.resource_id) if p) or "-"
-    click.echo(f"{record.seq:>8} {record.ts} {record.action:<24} {record.outcome:<8} "
-               f"actor={actor} tenant={record.tenant or '-'} resource={resource}")  # fmt: skip
+    click.echo(
+        f"{record.seq:>8} {record.ts} {record.action:<24} {record.outcome:<8} "
+        f"actor={actor} tenant={record.tenant or '-'} resource={resource}"
+    )
 
 
 @audit.command("prune")
@@ -144,13 +164,19 @@ def audit_prune(state: CliState, before: str, yes: bool) -> None:
     if not yes:
         click.confirm(f"Archive and delete audit events before {cutoff}?", abort=True)
     with open_services(state.settings) as services:
-        result = prune_before(services.audit, cutoff, state.settings.get_archive_dir(),
-                              Actor(subject=f"local:{getpass.getuser()}", client_id="airlock-cli"))  # fmt: skip
+        result = prune_before(
+            services.audit,
+            cutoff,
+            state.settings.get_archive_dir(),
+            Actor(subject=f"local:{getpass.getuser()}", client_id="airlock-cli"),
+        )
     if result.archived == 0:
         click.echo(f"no events before {cutoff}; nothing pruned")
     else:
-        click.echo(f"archived {result.archived} events through seq {result.through_seq} to "
-                   f"{result.archive}; anchor event seq {result.anchor_seq}")  # fmt: skip
+        click.echo(
+            f"archived {result.archived} events through seq {result.through_seq} to "
+            f"{result.archive}; anchor event seq {result.anchor_seq}"
+        )
 
 
 @audit.command("checkpoint")

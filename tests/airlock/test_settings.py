@@ -55,7 +55,7 @@ def test_unknown_yaml_key_is_refused_naming_key_value_and_allowed_keys(tmp_path:
 
 def test_unknown_environment_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRLOCK__AUDIT__CHECKPOINT_EVERY", "5")
-    with pytest.raises(ConfigError, match="AIRLOCK__AUDIT__CHECKPOINT_EVERY.*unknown key"):
+    with pytest.raises(ConfigError, match=r"AIRLOCK__AUDIT__CHECKPOINT_EVERY.*unknown key"):
         load_settings()
 
 
@@ -82,7 +82,7 @@ def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_production_refuses_sqlite_and_generated_signing_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="SQLite is dev-only"):
         load_settings(overrides={"profile": "production"})
-    with pytest.raises(ConfigError, match="audit.signing_key_file"):
+    with pytest.raises(ConfigError, match=r"audit\.signing_key_file"):
         load_settings(
             overrides={"profile": "production", "storage": {"url": "postgresql+psycopg://db/a"}}
         )
@@ -108,10 +108,14 @@ def test_secret_from_mounted_file_named_like_the_variable(
 
 def test_config_show_json_masks_secrets_and_url_passwords(run_cli) -> None:  # type: ignore[no-untyped-def]
     result = run_cli(
-        "config", "show", "--json",
-        env={"AIRLOCK__STORAGE__URL": "postgresql+psycopg://app:hunter2@db:5432/airlock",
-             "AIRLOCK__STORAGE__PASSWORD": "topsecret"},
-    )  # fmt: skip
+        "config",
+        "show",
+        "--json",
+        env={
+            "AIRLOCK__STORAGE__URL": "postgresql+psycopg://app:hunter2@db:5432/airlock",
+            "AIRLOCK__STORAGE__PASSWORD": "topsecret",
+        },
+    )
     assert result.code == 0, result.err
     data = json.loads(result.out)
     assert data["storage"]["password"] == "**********"

@@ -37,10 +37,15 @@ class AuditFixture:
     def append(self, count: int) -> None:
         events = [
             AuditEvent(
-                "ticket.received", actor=Actor("svc-zendesk", "zendesk"), roles=("ticketing-client",),
-                tenant="acme", resource_type="ticket", resource_id=f"T-{i}",
-                request_id=f"req-{i}", details={"channel": "email", "size_bytes": 100 + i},
-            )  # fmt: skip
+                "ticket.received",
+                actor=Actor("svc-zendesk", "zendesk"),
+                roles=("ticketing-client",),
+                tenant="acme",
+                resource_type="ticket",
+                resource_id=f"T-{i}",
+                request_id=f"req-{i}",
+                details={"channel": "email", "size_bytes": 100 + i},
+            )
             for i in range(count)
         ]
         self.log.append_many(events)
@@ -57,8 +62,13 @@ def make_audit(
         engine = open_storage(settings, writable=True)
         clock = StepClock()
         signer = load_signer(settings.get_signing_key_path(), create=True)
-        log = AuditLog(engine, signer, checkpoint_every_events=checkpoint_every_events,
-                       checkpoint_every_s=10**9, clock=clock)  # fmt: skip
+        log = AuditLog(
+            engine,
+            signer,
+            checkpoint_every_events=checkpoint_every_events,
+            checkpoint_every_s=10**9,
+            clock=clock,
+        )
         fixture = AuditFixture(settings, engine, log, clock)
         created.append(fixture)
         return fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import stat
 from collections.abc import Callable
@@ -21,18 +22,35 @@ from audit.verify import verify_log
 from tests.audit.conftest import AuditFixture
 
 
-def test_appended_events_form_a_contiguous_linked_chain(make_audit: Callable[..., AuditFixture]) -> None:
+def test_appended_events_form_a_contiguous_linked_chain(
+    make_audit: Callable[..., AuditFixture],
+) -> None:
     audit = make_audit()
     first = audit.log.append(AuditEvent("system.started"))
     rest = audit.log.append_many([AuditEvent("ticket.received", tenant="acme")] * 3)
     records = [first, *rest]
     assert [r.seq for r in records] == [1, 2, 3, 4]
     assert records[0].prev_hash == GENESIS_HASH
-    for prev, record in zip(records, records[1:], strict=False):
+    for prev, record in itertools.pairwise(records):
         assert record.prev_hash == prev.hash
-    values = [getattr(records[2], name) for name in (
-        "seq", "ts", "actor_subject", "actor_client_id", "roles", "tenant", "action",
-        "resource_type", "resource_id", "outcome", "request_id", "details", "prev_hash")]  # fmt: skip
+    values = [
+        getattr(records[2], name)
+        for name in (
+            "seq",
+            "ts",
+            "actor_subject",
+            "actor_client_id",
+            "roles",
+            "tenant",
+            "action",
+            "resource_type",
+            "resource_id",
+            "outcome",
+            "request_id",
+            "details",
+            "prev_hash",
+        )
+    ]
     values[4] = list(values[4])
     assert hash_fields(values) == records[2].hash
     assert verify_log(audit.engine, audit.log.signer.public_key).ok
@@ -59,12 +77,19 @@ def test_checkpoint_is_written_when_the_last_is_older_than_the_interval(
     make_audit: Callable[..., AuditFixture],
 ) -> None:
     audit = make_audit()
-    log = AuditLog(audit.engine, audit.log.signer, checkpoint_every_events=10**6,
-                   checkpoint_every_s=5, clock=audit.clock)  # fmt: skip
+    log = AuditLog(
+        audit.engine,
+        audit.log.signer,
+        checkpoint_every_events=10**6,
+        checkpoint_every_s=5,
+        clock=audit.clock,
+    )
     for _ in range(8):  # the step clock advances one second per call
         log.append(AuditEvent("tick"))
     with audit.engine.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(schema.checkpoints)).scalar() >= 1
+        assert (
+            conn.execute(sa.select(sa.func.count()).select_from(schema.checkpoints)).scalar() >= 1
+        )
 
 
 def test_details_with_raw_personal_data_keys_are_refused_and_nothing_written(
@@ -83,7 +108,9 @@ def test_signing_key_is_generated_with_mode_0600(make_audit: Callable[..., Audit
     assert mode == 0o600
 
 
-def test_damaged_key_file_is_refused_with_path_and_remedy(make_audit: Callable[..., AuditFixture]) -> None:
+def test_damaged_key_file_is_refused_with_path_and_remedy(
+    make_audit: Callable[..., AuditFixture],
+) -> None:
     audit = make_audit()
     path = audit.settings.get_signing_key_path()
     path.write_text("-----BEGIN PRIVATE KEY-----\nnot base64 at all\n-----END PRIVATE KEY-----\n")

@@ -48,8 +48,11 @@ def forge_signature(conn: Connection) -> None:
     row = conn.execute(sa.select(schema.checkpoints).order_by(schema.checkpoints.c.seq)).first()
     assert row is not None
     flipped = ("0" if row.signature[0] != "0" else "1") + row.signature[1:]
-    conn.execute(schema.checkpoints.update().where(schema.checkpoints.c.id == row.id)
-                 .values(signature=flipped))  # fmt: skip
+    conn.execute(
+        schema.checkpoints.update()
+        .where(schema.checkpoints.c.id == row.id)
+        .values(signature=flipped)
+    )
 
 
 @pytest.mark.parametrize(
@@ -96,8 +99,11 @@ def test_rewriting_the_chain_without_the_key_is_caught_by_the_checkpoint(
                 values[11] = json.dumps({"channel": "forged"})
             values[-2] = prev
             values[-1] = hash_stored_row(values)
-            conn.execute(EVENTS.update().where(EVENTS.c.seq == row.seq)
-                         .values(details=values[11], prev_hash=values[-2], hash=values[-1]))  # fmt: skip
+            conn.execute(
+                EVENTS.update()
+                .where(EVENTS.c.seq == row.seq)
+                .values(details=values[11], prev_hash=values[-2], hash=values[-1])
+            )
             prev = values[-1]
         conn.execute(schema.head.update().values(last_hash=prev))
     report = verify_log(audit.engine, audit.log.signer.public_key)

@@ -73,9 +73,17 @@ def upgrade() -> None:
     )
     op.bulk_insert(
         head,
-        [{"id": 1, "last_seq": 0, "last_hash": GENESIS_HASH, "last_ts": "",
-          "checkpoint_seq": 0, "checkpoint_ts": ""}],
-    )  # fmt: skip
+        [
+            {
+                "id": 1,
+                "last_seq": 0,
+                "last_hash": GENESIS_HASH,
+                "last_ts": "",
+                "checkpoint_seq": 0,
+                "checkpoint_ts": "",
+            }
+        ],
+    )
 
 
 def downgrade() -> None:
