@@ -12,6 +12,7 @@ from airlock.cli.audit_cmd import audit
 from airlock.cli.context import CliState, fail
 from airlock.cli.system_cmd import config, db, demo
 from airlock.errors import AirlockError
+from airlock.logs import bound_context
 from airlock.offline import enforce_offline
 
 
@@ -44,7 +45,9 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     enforce_offline()
     try:
-        cli.main(args=argv, prog_name="airlock", standalone_mode=False)
+        # One command is one unit of work: its log lines share a request id.
+        with bound_context(component="cli"):
+            cli.main(args=argv, prog_name="airlock", standalone_mode=False)
     except click.exceptions.Abort:
         fail("aborted", 130)
     except click.ClickException as exc:

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.export import export_events, get_manifest_path, verify_export
 from audit.log import format_ts
+from audit.reader import follow
 from tests.audit.conftest import AuditFixture
 from tests.conftest import env_for
 
@@ -102,3 +103,21 @@ def test_export_manifest_records_count_hashes_and_signature(
     assert stored["signature"] == manifest.signature and len(stored["signature"]) == 128
     assert stored["first_prev_hash"] == "0" * 64
     assert out.read_text().splitlines()[0].startswith("seq,ts,actor_subject")
+
+
+def test_tail_prints_newest_events_oldest_first(make_audit, run_cli) -> None:  # type: ignore[no-untyped-def]
+    audit = make_audit()
+    audit.append(7)
+    result = run_cli("audit", "tail", "-n", "3", "--json", env=env_for(audit.settings))
+    assert result.code == 0, result.err
+    lines = [json.loads(line) for line in result.out.splitlines()]
+    assert [line["seq"] for line in lines] == [5, 6, 7]
+    assert lines[-1]["resource_id"] == "T-6" and lines[-1]["tenant"] == "acme"
+
+
+def test_follow_yields_events_appended_later(make_audit) -> None:  # type: ignore[no-untyped-def]
+    audit = make_audit()
+    audit.append(2)
+    stream = follow(audit.engine, after_seq=2, poll_s=0.01)
+    audit.append(1)
+    assert next(stream).seq == 3
