@@ -47,7 +47,10 @@ def open_services(settings: AirlockSettings) -> Iterator[Services]:
     try:
         yield Services(settings, engine, audit)
     finally:
-        audit.close()
+        try:
+            audit.close()
+        finally:
+            engine.dispose()
 
 
 @asynccontextmanager

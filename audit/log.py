@@ -134,9 +134,8 @@ class AuditLog:
             return self._write_checkpoint(conn, head.last_seq, head.last_hash)
 
     def close(self) -> None:
-        """Checkpoint what is pending (shutdown) and release connections."""
+        """Shutdown: sign a checkpoint over whatever is not yet covered."""
         self.checkpoint()
-        self.engine.dispose()
 
     def _prepare(self, event: AuditEvent) -> _Prepared:
         if not event.action:
