@@ -34,7 +34,7 @@ def postgres_server() -> Iterator[ThrowawayPostgres]:
         message = "no PostgreSQL server binaries (`pg_config --bindir` has no initdb/pg_ctl)"
         if os.environ.get("CI") == "true":
             pytest.fail(f"{message}; CI requires them: install Debian's postgresql package")
-        pytest.skip(f"{message}: install Debian's postgresql package to run postgres tests")
+        pytest.skip(reason=f"{message}: install Debian's postgresql package to run them")
     server = ThrowawayPostgres(bindir).start()
     yield server
     server.stop()
