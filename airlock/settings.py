@@ -86,6 +86,17 @@ class AuditSettings(Section):
     )
 
 
+class ModelsSettings(Section):
+    """Model registry."""
+
+    store_dir: Path | None = Field(
+        None, description="Folder of imported models. Empty: data_dir/models"
+    )
+    trusted_keys: tuple[Path, ...] = Field(
+        (), description="Ed25519 public keys (PEM) whose manifest signatures are accepted."
+    )
+
+
 class LogSettings(Section):
     """Structured logging."""
 
@@ -118,6 +129,7 @@ class AirlockSettings(BaseSettings):
     )
     storage: StorageSettings = Field(default_factory=StorageSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    models: ModelsSettings = Field(default_factory=ModelsSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
     @classmethod
@@ -164,6 +176,10 @@ class AirlockSettings(BaseSettings):
     def get_signing_key_path(self) -> Path:
         """Where the audit signing key lives."""
         return self.audit.signing_key_file or self.data_dir / "keys" / "audit-signing-key.pem"
+
+    def get_model_store_dir(self) -> Path:
+        """Where imported models live."""
+        return self.models.store_dir or self.data_dir / "models"
 
     def get_archive_dir(self) -> Path:
         """Where prune archives go."""

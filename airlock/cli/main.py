@@ -10,6 +10,7 @@ import click
 from airlock import __version__
 from airlock.cli.audit_cmd import audit
 from airlock.cli.context import CliState, fail
+from airlock.cli.models_cmd import models
 from airlock.cli.system_cmd import config, db, demo
 from airlock.errors import AirlockError
 from airlock.logs import bound_context
@@ -38,6 +39,7 @@ def cli(ctx: click.Context, config_file: Path | None) -> None:
 cli.add_command(config)
 cli.add_command(db)
 cli.add_command(audit)
+cli.add_command(models)
 cli.add_command(demo)
 
 

@@ -1,0 +1,1 @@
+"""Model registry: manifests, checksums, air-gapped import and verification."""
