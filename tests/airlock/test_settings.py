@@ -121,7 +121,7 @@ def test_config_show_json_masks_secrets_and_url_passwords(run_cli) -> None:  # t
     assert data["storage"]["password"] == "**********"
     assert data["storage"]["url"] == "postgresql+psycopg://app:***@db:5432/airlock"
     assert "hunter2" not in result.out and "topsecret" not in result.out
-    assert set(data) == {"profile", "data_dir", "storage", "audit", "log"}
+    assert set(data) == {"profile", "data_dir", "storage", "audit", "models", "log"}
 
 
 def test_config_show_exits_2_with_one_line_error_on_bad_value(run_cli) -> None:  # type: ignore[no-untyped-def]
