@@ -168,7 +168,7 @@ class ModelStore:
                 remedy=f"run `airlock models remove {model_id}` first",
             )
         expected, manifest_text, signature = self._read_given_manifest(manifest_file, model_id)
-        sources = _list_files(src)
+        sources = list_source_files(src)
         staging = self.root / f"{STAGING_PREFIX}{model_id}-{uuid.uuid4().hex[:8]}"
         try:
             staging.mkdir()
@@ -216,7 +216,13 @@ class ModelStore:
                 remedy="set models.trusted_keys to the publisher's public key PEM",
             )
         for key_path in self.trusted_keys:
-            key = serialization.load_pem_public_key(key_path.read_bytes())
+            try:
+                key = serialization.load_pem_public_key(key_path.read_bytes())
+            except (OSError, ValueError) as exc:
+                raise ManifestError(
+                    f"trusted model-signing key {key_path} cannot be read ({exc})",
+                    remedy="fix models.trusted_keys: each entry is a public key PEM file",
+                ) from None
             if not isinstance(key, Ed25519PublicKey):
                 continue
             try:
@@ -230,7 +236,8 @@ class ModelStore:
         )
 
 
-def _list_files(src: Path) -> list[str]:
+def list_source_files(src: Path) -> list[str]:
+    """The files an import of `src` copies (relative, '/'-separated), manifest files excluded."""
     if not src.is_dir():
         raise ModelError(f"model source {src} is not a directory", remedy="pass the model folder")
     files = sorted(

@@ -10,7 +10,7 @@ import click
 from airlock.cli.context import CliState, emit_json, pass_state
 from models.manifest import ModelManifest
 from models.registry import build_model_store
-from models.store import ModelStore
+from models.store import ModelStore, list_source_files
 
 DIR = click.Path(path_type=Path, file_okay=False, exists=True)
 
@@ -47,7 +47,7 @@ def models_import(
 ) -> None:
     """Hash every file, check it, and copy it into the store atomically."""
     store = build_model_store(state.settings)
-    total = sum(p.stat().st_size for p in src.rglob("*") if p.is_file())
+    total = sum((src / rel).stat().st_size for rel in list_source_files(src))
     with click.progressbar(length=total, label=f"importing {model_id}", file=sys.stderr) as bar:
         manifest = store.import_model(
             src,

@@ -67,25 +67,25 @@ def test_export_window_by_time_keeps_chain_links(
     assert verify_export(out, audit.log.signer.public_key).ok
 
 
-def test_changed_line_in_export_fails_verification(
-    make_audit: Callable[..., AuditFixture], tmp_path: Path
-) -> None:
+@pytest.fixture
+def exported(make_audit: Callable[..., AuditFixture], tmp_path: Path) -> tuple[AuditFixture, Path]:
+    """Five events exported as JSON Lines with their signed manifest."""
     audit = make_audit()
     audit.append(5)
     out = tmp_path / "e.jsonl"
     export_events(audit.engine, audit.log.signer, out)
+    return audit, out
+
+
+def test_changed_line_in_export_fails_verification(exported: tuple[AuditFixture, Path]) -> None:
+    audit, out = exported
     out.write_text(out.read_text().replace('"tenant":"acme"', '"tenant":"evil"', 1))
     check = verify_export(out, audit.log.signer.public_key)
     assert not check.ok and check.problem == "file SHA-256 differs from the signed manifest"
 
 
-def test_export_with_resigned_manifest_from_other_key_fails(
-    make_audit: Callable[..., AuditFixture], tmp_path: Path
-) -> None:
-    audit = make_audit()
-    audit.append(5)
-    out = tmp_path / "e.jsonl"
-    export_events(audit.engine, audit.log.signer, out)
+def test_export_checked_with_another_key_fails(exported: tuple[AuditFixture, Path]) -> None:
+    _, out = exported
     intruder = Ed25519PrivateKey.generate()
     check = verify_export(out, intruder.public_key())
     assert not check.ok and "not by the given public key" in str(check.problem)

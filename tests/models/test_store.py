@@ -176,3 +176,16 @@ def test_cli_import_list_verify_remove(tmp_path: Path, run_cli) -> None:  # type
     assert run_cli("models", "remove", "tiny", "--yes", env=env).code == 0
     missing = run_cli("models", "verify", "tiny", env=env)
     assert missing.code == 2 and "no model 'tiny'" in missing.err
+
+
+def test_unreadable_trusted_key_is_named(tmp_path: Path) -> None:
+    src = make_source(tmp_path)
+    manifest_file = tmp_path / "manifest.yaml"
+    manifest_file.write_text(yaml.safe_dump(publisher_manifest(src)))
+    (tmp_path / "manifest.yaml.sig").write_text("00" * 64)
+    broken = tmp_path / "broken.pem"
+    broken.write_text("not a key")
+    store = ModelStore(tmp_path / "store", trusted_keys=[broken])
+    with pytest.raises(ManifestError, match=r"trusted model-signing key .*broken\.pem"):
+        store.import_model(src, "tiny", manifest_file=manifest_file)
+    assert leftovers(store) == []
