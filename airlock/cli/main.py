@@ -11,6 +11,7 @@ from airlock import __version__
 from airlock.cli.audit_cmd import audit
 from airlock.cli.context import CliState, fail
 from airlock.cli.models_cmd import models
+from airlock.cli.serving_cmd import serving
 from airlock.cli.system_cmd import config, db, demo
 from airlock.errors import AirlockError
 from airlock.logs import bound_context
@@ -40,6 +41,7 @@ cli.add_command(config)
 cli.add_command(db)
 cli.add_command(audit)
 cli.add_command(models)
+cli.add_command(serving)
 cli.add_command(demo)
 
 

@@ -114,14 +114,27 @@ def test_config_show_json_masks_secrets_and_url_passwords(run_cli) -> None:  # t
         env={
             "AIRLOCK__STORAGE__URL": "postgresql+psycopg://app:hunter2@db:5432/airlock",
             "AIRLOCK__STORAGE__PASSWORD": "topsecret",
+            "AIRLOCK__SERVING__ENGINES": json.dumps(
+                [
+                    {
+                        "name": "vllm",
+                        "kind": "openai",
+                        "base_url": "http://vllm:8000/v1",
+                        "model": "llama",
+                        "api_key": "engine-token",
+                    }
+                ]
+            ),
         },
     )
     assert result.code == 0, result.err
     data = json.loads(result.out)
     assert data["storage"]["password"] == "**********"
     assert data["storage"]["url"] == "postgresql+psycopg://app:***@db:5432/airlock"
+    assert data["serving"]["engines"][0]["api_key"] == "**********"
     assert "hunter2" not in result.out and "topsecret" not in result.out
-    assert set(data) == {"profile", "data_dir", "storage", "audit", "models", "log"}
+    assert "engine-token" not in result.out
+    assert set(data) == {"profile", "data_dir", "storage", "audit", "models", "serving", "log"}
 
 
 def test_config_show_exits_2_with_one_line_error_on_bad_value(run_cli) -> None:  # type: ignore[no-untyped-def]

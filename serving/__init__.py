@@ -1,0 +1,1 @@
+"""Text generation: the `ChatModel` interface, its engines, failover, and serving on Ray."""
