@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import hashlib
 import json
@@ -17,8 +18,22 @@ from audit.export import export_events, verify_export
 from audit.log import format_ts, utc_now
 from audit.signing import get_public_pem
 from audit.verify import verify_log
+from models.embedder import load_embedder
+from models.registry import build_model_store
+from serving.engines import build_chat_model
+from serving.types import ChatMessage, ChatRequest, ContextPassage, generate
 
 Echo = Callable[[str], None]
+
+_DEMO_QUESTION = (ChatMessage(role="user", content="How long is a password reset link valid?"),)
+_DEMO_KB = (
+    ContextPassage(
+        ref=1,
+        title="Reset your password",
+        text="Open Settings and choose Reset password. The reset link expires after 30 minutes.",
+    ),
+    ContextPassage(ref=2, title="Invoices", text="Invoices are sent on the first of each month."),
+)
 
 
 def run_demo(settings: AirlockSettings, *, once: bool, echo: Echo) -> None:
@@ -30,13 +45,30 @@ def run_demo(settings: AirlockSettings, *, once: bool, echo: Echo) -> None:
         _verify_and_export(services, echo)
         services.audit.append(AuditEvent("system.stopped", actor=actor, resource_type="demo"))
     echo("5. On shutdown the log wrote a final signed checkpoint.")
+    _show_models(settings, echo)
     echo("")
-    echo("What runs today: configuration, storage with migrations, the tamper-evident audit log.")
-    echo("The ticket pipeline, knowledge base, guardrails, model serving and the API arrive with")
+    echo("What runs today: configuration, storage with migrations, the tamper-evident audit log,")
+    echo("the model registry and the generation engines (`airlock serving up` serves them).")
+    echo("The ticket pipeline, knowledge base, guardrails and the API arrive with later issues;")
     echo(
-        "later issues; until then there is nothing to serve, so the demo exits here"
+        "until then there is no ticket to work on, so the demo exits here"
         + ("." if once else " (with or without --once).")
     )
+
+
+def _show_models(settings: AirlockSettings, echo: Echo) -> None:
+    embedder = load_embedder(settings)
+    vectors = embedder.embed(["How do I reset my password?", "I forgot my password"])
+    similarity = float(vectors[0] @ vectors[1])
+    echo(
+        f"6. Embedding model {embedder.model_id} loaded after its pinned SHA-256 matched: "
+        f"{embedder.dimension} dimensions; a paraphrase scores {similarity:.2f}."
+    )
+    chain = build_chat_model(settings, build_model_store(settings))
+    result = asyncio.run(generate(chain, ChatRequest(messages=_DEMO_QUESTION, passages=_DEMO_KB)))
+    echo(f"7. Engine chain {chain.name} answered a sample question from two passages:")
+    echo(f"   Q: {_DEMO_QUESTION[0].content}")
+    echo(f"   A ({result.engine}): {result.text}")
 
 
 def _record_startup(services: Services, actor: Actor, echo: Echo) -> None:

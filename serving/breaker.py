@@ -50,6 +50,10 @@ class CircuitBreaker:
         self._opened_at = None
         self._trial_running = False
 
+    def record_abandoned(self) -> None:
+        """A call ended without a verdict (cancelled): a half-open trial may be tried again."""
+        self._trial_running = False
+
     def record_failure(self) -> bool:
         """A call failed; return True when this failure (re)opened the breaker."""
         self._failures += 1

@@ -109,8 +109,11 @@ class OpenAIEngine:
                 metrics.BREAKER_OPEN.labels(self.name).inc()
                 log.warning("circuit breaker opened", extra={"engine": self.name})
             raise
-        except BaseException:
+        except (BadChatRequestError, UnknownModelError):
             self.breaker.record_success()  # the endpoint answered; the request was the problem
+            raise
+        except BaseException:
+            self.breaker.record_abandoned()  # cancelled or closed early: no verdict on the engine
             raise
         self.breaker.record_success()
 
@@ -214,7 +217,12 @@ class OpenAIEngine:
             data = line[5:].strip()
             if data == "[DONE]":
                 break
-            event = json.loads(data)
+            try:
+                event = json.loads(data)
+            except ValueError:
+                event = None
+            if not isinstance(event, dict):
+                raise self._broken(ValueError("a stream event is not a JSON object"))
             if "error" in event:
                 raise self._broken(RuntimeError(parse_error_body(data)))
             model = event.get("model", model)

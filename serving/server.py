@@ -23,6 +23,7 @@ from serving.errors import (
 )
 from serving.extractive import MODEL_NAME as EXTRACTIVE_MODEL
 from serving.extractive import ExtractiveEngine
+from serving.failover import FailoverChain
 from serving.openai_protocol import (
     DONE,
     ChatCompletionBody,
@@ -180,10 +181,13 @@ def create_server_app(
 
 def build_server_app(settings: AirlockSettings, engine: str, model_id: str) -> FastAPI:
     """The server app for `airlock serving up`: one engine, one served model name."""
+    retry_after = settings.serving.retry_after_s
     if engine == "extractive":
-        return create_server_app(ExtractiveEngine(), model_id or EXTRACTIVE_MODEL)
+        chain = FailoverChain([ExtractiveEngine()], retry_after)  # a chain of one: metrics
+        return create_server_app(chain, model_id or EXTRACTIVE_MODEL)
     store = build_model_store(settings)
     loaded = load_transformers_engine(
         "transformers", store, model_id, threads=settings.models.cpu_threads
     )
-    return create_server_app(loaded, model_id, loaded.context_length)
+    chain = FailoverChain([loaded], retry_after)
+    return create_server_app(chain, model_id, loaded.context_length)

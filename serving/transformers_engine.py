@@ -51,11 +51,18 @@ class _QueueStreamer(BaseStreamer):
             return
         piece, self._sent = text[self._sent :], len(text)
         if piece:
-            self.loop.call_soon_threadsafe(self.queue.put_nowait, piece)
+            self._send(piece)
 
     def end(self) -> None:
         """Called by generate() when it finishes."""
-        self.loop.call_soon_threadsafe(self.queue.put_nowait, None)
+        self._send(None)
+
+    def _send(self, item: str | None) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
+        except RuntimeError:  # the loop closed: only allowed once the consumer went away
+            if not self.cancelled.is_set():
+                raise
 
 
 class _Cancelled(StoppingCriteria):

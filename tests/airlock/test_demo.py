@@ -15,6 +15,9 @@ def test_demo_once_writes_verifies_and_exports_the_audit_log(
     assert first.code == 0, first.err
     assert "Appended 4 audit events (seq 1..4)" in first.out
     assert "intact" in first.out and "FAILED" not in first.out
+    assert "Embedding model all-minilm-l6-v2 loaded after its pinned SHA-256 matched" in first.out
+    assert "A (extractive): " in first.out
+    assert "The reset link expires after 30 minutes. [1]" in first.out
     second = run_cli("demo", "--once")  # a second run continues the same chain
     assert second.code == 0 and "(seq 6..9)" in second.out
     verify = run_cli("audit", "verify")
