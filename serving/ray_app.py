@@ -31,12 +31,18 @@ def serve_with_uvicorn(settings: AirlockSettings, engine: str, model_id: str) ->
 
 
 def serve_on_ray(settings: AirlockSettings, engine: str, model_id: str, cpus: int = 1) -> None:
-    """Serve as a Ray Serve deployment on a local Ray runtime until interrupted."""
+    """Serve as a Ray Serve deployment on a local Ray runtime until SIGINT or SIGTERM."""
     import ray
     from ray import serve
 
-    ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    stop = threading.Event()
+    # A signal during startup is remembered and stops the server once it is up: interrupting
+    # ray.init half-way leaves Ray unable to shut down cleanly. Installed again after ray.init,
+    # which sets its own SIGTERM handler.
+    _on_stop_signals(stop)
     try:
+        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+        _on_stop_signals(stop)
         serve.start(http_options={"host": settings.serving.host, "port": settings.serving.port})
 
         def builder() -> Any:  # Ray calls a plain function on the replica to build the app
@@ -47,15 +53,14 @@ def serve_on_ray(settings: AirlockSettings, engine: str, model_id: str, cpus: in
         )(serve.ingress(builder)())
         serve.run(deployment.bind(), name=APP_NAME, route_prefix="/", blocking=False)
         log.info("serving on Ray Serve", extra={"port": settings.serving.port})
-        _wait_for_signal()
+        stop.wait()
     finally:
-        serve.shutdown()  # type: ignore[no-untyped-call]  # ray ships no annotations here
-        ray.shutdown()
+        if ray.is_initialized():
+            serve.shutdown()  # type: ignore[no-untyped-call]  # ray ships no annotations here
+            ray.shutdown()
 
 
-def _wait_for_signal() -> None:
-    """Block until SIGINT or SIGTERM."""
-    stop = threading.Event()
+def _on_stop_signals(stop: threading.Event) -> None:
+    """SIGINT and SIGTERM set `stop` instead of raising."""
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
