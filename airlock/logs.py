@@ -86,6 +86,13 @@ def configure_logging(settings: LogSettings, *, stream: Any = None) -> None:
     root.setLevel(settings.level)
     # Alembic narrates every migration context at INFO; our own "schema upgraded" line suffices.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+    # pypdf's warnings about a broken file quote raw bytes of it; our loader reports the file.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    # Milvus Lite and faiss narrate server starts and library loads at INFO; pymilvus logs a
+    # traceback for every failed call, which rag.store reports as one typed error instead.
+    for chatty in ("milvus_lite", "faiss"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
+    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

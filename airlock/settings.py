@@ -188,6 +188,57 @@ class ServingSettings(Section):
         return self
 
 
+class RagSettings(Section):
+    """Knowledge base: the Milvus store, chunking and hybrid retrieval."""
+
+    uri: str = Field(
+        "",
+        description="Milvus: empty means the Milvus Lite file milvus.db in data_dir; a file "
+        "path is Milvus Lite; http(s)://host:19530 is a Milvus server.",
+    )
+    token: SecretStr | None = Field(None, description="Milvus server token (user:password).")
+    default_kb: str = Field(
+        "default", pattern=r"^[a-z][a-z0-9_]{0,62}$", description="Knowledge base name."
+    )
+    collection_prefix: str = Field("airlock_kb_", description="Milvus collection name prefix.")
+    chunk_size: int = Field(
+        160,
+        ge=32,
+        le=2048,
+        description="Chunk size in words and punctuation (160 stays inside MiniLM's 256 tokens).",
+    )
+    chunk_overlap: int = Field(24, ge=0, le=512, description="Overlap between chunks, words.")
+    title_vectors: bool = Field(
+        True,
+        description="Also index each document's title on its own, standing for its first "
+        "chunk (question-like titles match questions best).",
+    )
+    top_k: int = Field(5, ge=1, le=100, description="Passages returned by default.")
+    candidates: int = Field(
+        50, ge=1, le=1000, description="Candidates from each of dense and BM25 before fusion."
+    )
+    fusion: Literal["rrf", "weighted"] = Field(
+        "weighted",
+        description="How dense and BM25 candidates merge: weighted (cosine plus BM25 scaled "
+        "by the query's best BM25 score) or rrf (reciprocal rank fusion).",
+    )
+    rrf_k: int = Field(60, ge=1, le=1000, description="RRF constant.")
+    dense_weight: float = Field(
+        0.95,
+        ge=0,
+        le=1,
+        description="Weighted fusion: weight of dense, BM25 gets the rest (0.95 tuned on the "
+        "COVID-FAQ dev split; see benchmarks/RESULTS.md).",
+    )
+    max_query_chars: int = Field(
+        2000, ge=16, le=65535, description="Longer queries are truncated (with a warning)."
+    )
+    reranker_model: str = Field(
+        "", description="Registry id of a cross-encoder reranker; empty: no reranking."
+    )
+    timeout_s: float = Field(10.0, gt=0, le=600, description="Milvus call timeout.")
+
+
 class LogSettings(Section):
     """Structured logging."""
 
@@ -222,6 +273,7 @@ class AirlockSettings(BaseSettings):
     audit: AuditSettings = Field(default_factory=AuditSettings)
     models: ModelsSettings = Field(default_factory=ModelsSettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)
+    rag: RagSettings = Field(default_factory=RagSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
     @classmethod
@@ -254,6 +306,11 @@ class AirlockSettings(BaseSettings):
                 "profile 'production' refuses an auto-generated audit signing key: set "
                 "audit.signing_key_file to the provisioned Ed25519 key (PEM)"
             )
+        if not self.rag.uri.startswith(("http://", "https://")):
+            raise ValueError(
+                f"profile 'production' refuses rag.uri = {self.rag.uri or '(empty)'!r}: Milvus "
+                "Lite is dev-only; set rag.uri to the Milvus server, e.g. http://milvus:19530"
+            )
         return self
 
     def get_database_path(self) -> Path | None:
@@ -272,6 +329,13 @@ class AirlockSettings(BaseSettings):
     def get_model_store_dir(self) -> Path:
         """Where imported models live."""
         return self.models.store_dir or self.data_dir / "models"
+
+    def get_milvus_uri(self) -> str:
+        """The Milvus URI: a server URL, or the Milvus Lite file (default data_dir/milvus.db)."""
+        uri = self.rag.uri or str(self.data_dir / "milvus.db")
+        if uri.startswith(("http://", "https://", "tcp://", "unix:")):
+            return uri
+        return str(Path(uri).expanduser().resolve())
 
     def get_archive_dir(self) -> Path:
         """Where prune archives go."""

@@ -79,20 +79,21 @@ def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
         load_settings(tmp_path / "nope.yaml")
 
 
-def test_production_refuses_sqlite_and_generated_signing_key(tmp_path: Path) -> None:
+def test_production_refuses_sqlite_generated_signing_key_and_milvus_lite(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="SQLite is dev-only"):
         load_settings(overrides={"profile": "production"})
     with pytest.raises(ConfigError, match=r"audit\.signing_key_file"):
         load_settings(
             overrides={"profile": "production", "storage": {"url": "postgresql+psycopg://db/a"}}
         )
-    settings = load_settings(
-        overrides={
-            "profile": "production",
-            "storage": {"url": "postgresql+psycopg://db/a"},
-            "audit": {"signing_key_file": str(tmp_path / "key.pem")},
-        }
-    )
+    production = {
+        "profile": "production",
+        "storage": {"url": "postgresql+psycopg://db/a"},
+        "audit": {"signing_key_file": str(tmp_path / "key.pem")},
+    }
+    with pytest.raises(ConfigError, match="Milvus Lite is dev-only"):
+        load_settings(overrides=production)
+    settings = load_settings(overrides={**production, "rag": {"uri": "http://milvus:19530"}})
     assert settings.profile == "production"
 
 
@@ -134,7 +135,16 @@ def test_config_show_json_masks_secrets_and_url_passwords(run_cli) -> None:  # t
     assert data["serving"]["engines"][0]["api_key"] == "**********"
     assert "hunter2" not in result.out and "topsecret" not in result.out
     assert "engine-token" not in result.out
-    assert set(data) == {"profile", "data_dir", "storage", "audit", "models", "serving", "log"}
+    assert set(data) == {
+        "profile",
+        "data_dir",
+        "storage",
+        "audit",
+        "models",
+        "serving",
+        "rag",
+        "log",
+    }
 
 
 def test_config_show_exits_2_with_one_line_error_on_bad_value(run_cli) -> None:  # type: ignore[no-untyped-def]

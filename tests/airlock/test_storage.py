@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -14,6 +15,7 @@ from airlock.errors import DataDirError, StorageError
 from airlock.services import open_storage
 from airlock.settings import AirlockSettings
 from audit import schema
+from rag import schema as rag_schema
 from tests.conftest import env_for
 
 
@@ -24,8 +26,12 @@ def test_migrations_apply_on_start_and_match_the_declared_tables(
     engine = open_storage(settings, writable=True)
     assert get_schema_revision(engine) == get_head_revision()
     assert upgrade_database(engine) == get_head_revision()  # idempotent
+    declared = sa.MetaData()
+    for package_metadata in (schema.metadata, rag_schema.metadata):
+        for table in package_metadata.tables.values():
+            table.to_metadata(declared)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), declared)
     assert diff == []
 
 

@@ -1,0 +1,1 @@
+"""The knowledge base: loaders, chunking, the Milvus store, hybrid retrieval, evaluation."""
