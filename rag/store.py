@@ -16,6 +16,10 @@ from rag.errors import SchemaMismatchError, VectorStoreUnavailableError
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+ROW_FIELDS = [
+    "id", "doc_id", "chunk_index", "version", "text", "bm25_text", "title", "source", "tenant",
+    "acl", "visibility", "language", "subject_ids", "content_hash", "updated_at", "start", "end",
+]  # fmt: skip
 OUTPUT_FIELDS = [
     "doc_id", "version", "chunk_index", "text", "title", "source", "start", "end", "language",
 ]  # fmt: skip
@@ -73,6 +77,12 @@ class MilvusStore:
                 self.client.load_collection(name)
             return
         physical = f"{name}_v1"
+        self.create_physical(physical, dim, embedder)
+        with milvus_errors(f"create alias {name}", self.uri):
+            self.client.create_alias(physical, name)
+
+    def create_physical(self, physical: str, dim: int, embedder: str) -> None:
+        """Create a collection of this build's schema (the alias is pointed at it separately)."""
         with milvus_errors(f"create collection {physical}", self.uri):
             self.client.create_collection(
                 physical,
@@ -85,8 +95,28 @@ class MilvusStore:
                     "airlock.embedder": embedder,
                 },
             )
-            self.client.create_alias(physical, name)
         log.info("knowledge-base collection created", extra={"collection": physical})
+
+    def get_physical(self, name: str) -> str:
+        """The collection an alias points at."""
+        with milvus_errors(f"describe alias {name}", self.uri):
+            return str(self.client.describe_alias(name)["collection_name"])
+
+    def point_alias(self, name: str, physical: str) -> None:
+        """Switch the alias to another collection in one step (readers follow at once)."""
+        with milvus_errors(f"alter alias {name}", self.uri):
+            self.client.alter_alias(physical, name)
+
+    def iter_rows(self, name: str, fields: Sequence[str], batch: int) -> Iterator[list[Any]]:
+        """Every row of a collection, in batches."""
+        with milvus_errors(f"read {name}", self.uri):
+            self.client.load_collection(name)
+            iterator = self.client.query_iterator(name, batch_size=batch, output_fields=fields)
+            try:
+                while rows := iterator.next():
+                    yield rows
+            finally:
+                iterator.close()
 
     def describe(self, name: str) -> tuple[int, int, str]:
         """(schema version, dimension, embedder id) recorded on the collection."""

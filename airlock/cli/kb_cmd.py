@@ -1,4 +1,4 @@
-"""`airlock kb ingest|search|delete|stats|eval`."""
+"""`airlock kb ingest|search|delete|stats|eval|migrate`."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ import click
 from airlock.cli.context import CliState, emit_json, pass_state
 from airlock.services import open_services
 from audit.events import Actor
+from models.embedder import load_embedder
 from rag.evaluate import run_evaluation
 from rag.ingest import DocumentReport, IngestTarget
 from rag.loaders import iter_sources, load_source
-from rag.registry import KnowledgeParts, open_knowledge_base
+from rag.migrate import migrate_collection
+from rag.registry import KnowledgeParts, build_milvus_store, open_knowledge_base
 from rag.types import AccessScope
 
 KB_OPTION = click.option("--kb", "kb_name", help="Knowledge base [rag.default_kb].")
@@ -218,3 +220,32 @@ def kb_eval(
         return
     for name, value in report.to_dict().items():
         click.echo(f"{name:<10} {value}")
+
+
+@kb.command("migrate")
+@KB_OPTION
+@pass_state
+def kb_migrate(state: CliState, kb_name: str | None) -> None:
+    """Rebuild the collection for this build's schema and embedding model (old one kept)."""
+    settings = state.settings
+    alias = f"{settings.rag.collection_prefix}{kb_name or settings.rag.default_kb}"
+    embedder = load_embedder(settings)
+    store = build_milvus_store(settings)
+    try:
+        if not store.has(alias):
+            click.echo(f"no collection {alias}: nothing to migrate")
+            return
+        with click.progressbar(
+            length=store.count(alias), label=f"migrating {alias}", file=sys.stderr
+        ) as bar:
+            report = migrate_collection(store, alias, embedder, progress=bar.update)
+    finally:
+        store.close()
+    if not report.changed:
+        click.echo(f"{alias} is up to date ({report.old_collection}, {report.rows} rows)")
+        return
+    click.echo(
+        f"{alias} now points at {report.new_collection} ({report.rows} rows re-embedded with "
+        f"{embedder.model_id}); the old collection {report.old_collection} is kept: drop it "
+        "with pymilvus once you are satisfied"
+    )

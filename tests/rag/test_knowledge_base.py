@@ -5,17 +5,23 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from airlock.config import load_settings
+from airlock.db import build_engine, upgrade_database
 from audit.events import Actor
+from models.embedder import Embedder
+from rag.errors import SchemaMismatchError
 from rag.ingest import IngestTarget
 from rag.loaders import load_paths
-from rag.registry import KnowledgeParts
+from rag.migrate import migrate_collection
+from rag.registry import KnowledgeParts, build_milvus_store, open_knowledge_base
 from rag.retriever import build_scope_filter
 from rag.types import AccessScope, SourceDocument
 from tests.rag.conftest import EXAMPLES
@@ -221,3 +227,43 @@ def test_cli_eval_prints_metrics_and_writes_rankings(tmp_path: Path, run_cli) ->
     assert result.code == 0, result.err
     assert '"recall@1": 1.0' in result.out
     assert rankings.read_text() == '{"query_id": "q1", "ranked_doc_ids": ["d1", "d2"]}\n'
+
+
+class _RenamedEmbedder:
+    """The same vectors under another model id: what a changed embedding model looks like."""
+
+    def __init__(self, inner: Embedder, model_id: str) -> None:
+        self.inner = inner
+        self.model_id = model_id
+        self.dimension = inner.dimension
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.embed(texts)
+
+
+def test_a_collection_of_another_embedder_is_refused_until_migrated(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    settings = load_settings(overrides={"data_dir": str(tmp_path)})
+    engine = build_engine(settings, create=True)
+    upgrade_database(engine)
+    old_model = _RenamedEmbedder(embedder, "old-model")
+    documents = [doc("a.txt", "Gift cards never expire.", title="Gift cards")]
+    with open_knowledge_base(settings, engine, None, embedder=old_model) as parts:
+        parts.kb.ingest(documents, IngestTarget("acme"), ACTOR)
+        alias, rows = parts.kb.collection, parts.kb.store.count(parts.kb.collection)
+    refused = pytest.raises(SchemaMismatchError, match="airlock kb migrate")
+    with refused, open_knowledge_base(settings, engine, None, embedder=embedder):
+        pass
+    store = build_milvus_store(settings)
+    try:
+        report = migrate_collection(store, alias, embedder)
+        again = migrate_collection(store, alias, embedder)
+        kept = store.has(report.old_collection)
+    finally:
+        store.close()
+    assert report.changed and report.rows == rows and report.new_collection.endswith("_v2")
+    assert not again.changed and kept
+    with open_knowledge_base(settings, engine, None, embedder=embedder) as parts:
+        hits = parts.retriever.search("do gift cards expire", top_k=3, scope=PUBLIC)
+    assert hits[0].doc_id == "a.txt"
