@@ -20,20 +20,21 @@ from audit.signing import get_public_pem
 from audit.verify import verify_log
 from models.embedder import load_embedder
 from models.registry import build_model_store
+from rag.ingest import IngestTarget
+from rag.loaders import load_paths
+from rag.registry import open_knowledge_base
+from rag.types import AccessScope
 from serving.engines import build_chat_model
-from serving.types import ChatMessage, ChatRequest, ContextPassage, generate
+from serving.prompt import build_grounded_messages
+from serving.types import ChatRequest, ContextPassage, generate
 
 Echo = Callable[[str], None]
 
-_DEMO_QUESTION = (ChatMessage(role="user", content="How long is a password reset link valid?"),)
-_DEMO_KB = (
-    ContextPassage(
-        ref=1,
-        title="Reset your password",
-        text="Open Settings and choose Reset password. The reset link expires after 30 minutes.",
-    ),
-    ContextPassage(ref=2, title="Invoices", text="Invoices are sent on the first of each month."),
-)
+_DEMO_QUESTION = "How long is a password reset link valid?"
+_DEMO_TENANT = "demo"
+_INSTRUCTIONS = "Answer the customer's question only from the passages; cite them as [n]."
+# The sample knowledge base of a fictional company, beside the package in a source checkout.
+_EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "kb"
 
 
 def run_demo(settings: AirlockSettings, *, once: bool, echo: Echo) -> None:
@@ -43,32 +44,50 @@ def run_demo(settings: AirlockSettings, *, once: bool, echo: Echo) -> None:
     with open_services(settings) as services:
         _record_startup(services, actor, echo)
         _verify_and_export(services, echo)
+        _answer_from_knowledge_base(services, actor, echo)
         services.audit.append(AuditEvent("system.stopped", actor=actor, resource_type="demo"))
-    echo("5. On shutdown the log wrote a final signed checkpoint.")
-    _show_models(settings, echo)
+    echo("8. On shutdown the audit log wrote a final signed checkpoint.")
     echo("")
     echo("What runs today: configuration, storage with migrations, the tamper-evident audit log,")
-    echo("the model registry and the generation engines (`airlock serving up` serves them).")
-    echo("The ticket pipeline, knowledge base, guardrails and the API arrive with later issues;")
+    echo("the model registry, the knowledge base and the generation engines (`airlock serving up`")
+    echo("serves them). The ticket pipeline, guardrails and the API arrive with later issues;")
     echo(
         "until then there is no ticket to work on, so the demo exits here"
         + ("." if once else " (with or without --once).")
     )
 
 
-def _show_models(settings: AirlockSettings, echo: Echo) -> None:
+def _answer_from_knowledge_base(services: Services, actor: Actor, echo: Echo) -> None:
+    settings = services.settings
     embedder = load_embedder(settings)
-    vectors = embedder.embed(["How do I reset my password?", "I forgot my password"])
-    similarity = float(vectors[0] @ vectors[1])
     echo(
-        f"6. Embedding model {embedder.model_id} loaded after its pinned SHA-256 matched: "
-        f"{embedder.dimension} dimensions; a paraphrase scores {similarity:.2f}."
+        f"5. Embedding model {embedder.model_id} loaded after its pinned SHA-256 matched "
+        f"({embedder.dimension} dimensions)."
     )
+    if not _EXAMPLES.is_dir():
+        echo(f"6. The sample knowledge base {_EXAMPLES} is not here (not a source checkout).")
+        return
+    with open_knowledge_base(settings, services.engine, services.audit, embedder=embedder) as kb:
+        loaded = load_paths([_EXAMPLES])
+        reports = kb.kb.ingest(loaded.documents, IngestTarget(_DEMO_TENANT), actor)
+        written = [r for r in reports if r.status in ("added", "updated")]
+        echo(
+            f"6. Knowledge base: {len(reports)} documents of {_rel(_EXAMPLES)} "
+            f"({len(written)} new or changed, {sum(r.chunks for r in written)} chunks written, "
+            f"the rest unchanged) in Milvus Lite at {_rel(Path(settings.get_milvus_uri()))}."
+        )
+        found = kb.retriever.search(_DEMO_QUESTION, top_k=3, scope=AccessScope(tenant=_DEMO_TENANT))
+    passages = [
+        ContextPassage(ref=i, text=p.text, title=p.title, source=p.source)
+        for i, p in enumerate(found, 1)
+    ]
     chain = build_chat_model(settings, build_model_store(settings))
-    result = asyncio.run(generate(chain, ChatRequest(messages=_DEMO_QUESTION, passages=_DEMO_KB)))
-    echo(f"7. Engine chain {chain.name} answered a sample question from two passages:")
-    echo(f"   Q: {_DEMO_QUESTION[0].content}")
-    echo(f"   A ({result.engine}): {result.text}")
+    request = ChatRequest(messages=build_grounded_messages(_INSTRUCTIONS, passages, _DEMO_QUESTION))
+    result = asyncio.run(generate(chain, request))
+    echo(f"7. Q: {_DEMO_QUESTION}")
+    echo(f"   A ({result.engine} engine): {result.text}")
+    for passage in passages:
+        echo(f"   [{passage.ref}] {passage.title} ({passage.source})")
 
 
 def _record_startup(services: Services, actor: Actor, echo: Echo) -> None:

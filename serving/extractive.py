@@ -50,11 +50,24 @@ class _Sentence:
     terms: frozenset[str]
 
 
+_HEADING = re.compile(r"^#{1,6}\s")
+_LIST_MARKER = re.compile(r"^(?:[-*+]|\d{1,3}[.)])\s+")
+_EMPHASIS = re.compile(r"\*\*|__|`")
+
+
+def _clean(raw: str) -> str:
+    """A sentence without Markdown list markers and emphasis; '' for a heading line."""
+    text = raw.strip()
+    if _HEADING.match(text):
+        return ""
+    return _EMPHASIS.sub("", _LIST_MARKER.sub("", text)).strip()
+
+
 def _split(passages: list[ContextPassage]) -> list[_Sentence]:
     sentences = []
     for passage in passages:
         for raw in _SENTENCE_END.split(passage.text):
-            text = raw.strip()
+            text = _clean(raw)
             if len(_WORD.findall(text)) >= 3:
                 sentences.append(_Sentence(text, passage.ref, frozenset(_terms(text))))
     return sentences

@@ -16,12 +16,16 @@ def test_demo_once_writes_verifies_and_exports_the_audit_log(
     assert "Appended 4 audit events (seq 1..4)" in first.out
     assert "intact" in first.out and "FAILED" not in first.out
     assert "Embedding model all-minilm-l6-v2 loaded after its pinned SHA-256 matched" in first.out
-    assert "A (extractive): " in first.out
-    assert "The reset link expires after 30 minutes. [1]" in first.out
+    assert "45 documents of " in first.out and "45 new or changed" in first.out
+    assert "A (extractive engine): " in first.out
+    assert "A password reset link expires 30 minutes after it is sent" in first.out
+    assert "[1] Reset your password (account-and-password/reset-your-password.md)" in first.out
     second = run_cli("demo", "--once")  # a second run continues the same chain
-    assert second.code == 0 and "(seq 6..9)" in second.out
+    # 4 startup events, 45 documents ingested, 1 stop; the second run finds them unchanged
+    assert second.code == 0 and "(seq 51..54)" in second.out
+    assert "(0 new or changed, 0 chunks written" in second.out
     verify = run_cli("audit", "verify")
-    assert verify.code == 0 and "audit log intact: 10 events" in verify.out
+    assert verify.code == 0 and "audit log intact: 55 events" in verify.out
     exports = sorted((tmp_path / ".airlock" / "exports").glob("*.jsonl"))
     key = tmp_path / ".airlock" / "audit-public-key.pem"
     offline = run_cli("audit", "verify", "--export", str(exports[-1]), "--public-key", str(key))

@@ -109,3 +109,12 @@ def test_stop_scanner_releases_held_text_at_the_end() -> None:
     scanner = StopScanner(["###"])
     out = scanner.feed("almost #") + scanner.feed("#")
     assert out + scanner.flush() == "almost ##"
+
+
+def test_markdown_headings_are_skipped_and_list_markers_dropped() -> None:
+    passage = ContextPassage(
+        ref=1,
+        text="## How long the link works\n- A reset link expires **30 minutes** after it is sent.",
+    )
+    answer = ask("How long does the reset link work?", (passage,))
+    assert answer == "A reset link expires 30 minutes after it is sent. [1]"
