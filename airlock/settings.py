@@ -233,9 +233,6 @@ class RagSettings(Section):
     max_query_chars: int = Field(
         2000, ge=16, le=65535, description="Longer queries are truncated (with a warning)."
     )
-    reranker_model: str = Field(
-        "", description="Registry id of a cross-encoder reranker; empty: no reranking."
-    )
     timeout_s: float = Field(10.0, gt=0, le=600, description="Milvus call timeout.")
 
 

@@ -27,10 +27,8 @@ log = logging.getLogger(__name__)
 
 EMBED_GROUP_CHUNKS = 256  # chunks embedded and written together
 TITLE_SUFFIX = "-title"  # the id of a title entry: its chunk's id plus this
-STALE_PENDING = timedelta(hours=1)
-RETIRED_GRACE = timedelta(
-    minutes=2
-)  # far longer than a search takes  # a pending version older than this belongs to a dead run
+STALE_PENDING = timedelta(hours=1)  # a pending version older than this belongs to a dead run
+RETIRED_GRACE = timedelta(minutes=2)  # far longer than a search takes
 Status = Literal["added", "updated", "unchanged", "failed"]
 
 
@@ -61,7 +59,9 @@ class DocumentReport:
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class PreparedDocument:
+    """A changed document, chunked, with the catalog record it will be published as."""
+
     document: SourceDocument
     record: DocumentRecord
     chunks: list[Chunk]
@@ -101,7 +101,7 @@ class KnowledgeBase:
     ) -> list[DocumentReport]:
         """Add new and changed documents; leave unchanged ones alone."""
         reports: list[DocumentReport] = []
-        group: list[_Prepared] = []
+        group: list[PreparedDocument] = []
         for document in documents:
             prepared = self._prepare(document, target)
             if prepared is None:
@@ -119,17 +119,10 @@ class KnowledgeBase:
         return reports
 
     def get_content_hash(self, document: SourceDocument, target: IngestTarget) -> str:
-        """What decides 'unchanged': content, access, and how it is chunked and embedded."""
-        material = {
-            "doc": document.model_dump(),
-            "acl": sorted(target.acl),
-            "chunking": [self.settings.chunk_size, self.settings.chunk_overlap],
-            "embedder": self.embedder.model_id,
-        }
-        canonical = json.dumps(material, sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        """What decides 'unchanged' for this knowledge base."""
+        return content_hash(document, target, self.settings, self.embedder.model_id)
 
-    def _prepare(self, document: SourceDocument, target: IngestTarget) -> _Prepared | None:
+    def _prepare(self, document: SourceDocument, target: IngestTarget) -> PreparedDocument | None:
         content_hash = self.get_content_hash(document, target)
         live = self.catalog.get(target.tenant, document.doc_id)
         if live is not None and live.content_hash == content_hash:
@@ -153,11 +146,11 @@ class KnowledgeBase:
             language=document.language,
             updated_at=utc_stamp(),
         )
-        return _Prepared(document, record, chunks, replaces=live is not None)
+        return PreparedDocument(document, record, chunks, replaces=live is not None)
 
     def _write(
         self,
-        group: Sequence[_Prepared],
+        group: Sequence[PreparedDocument],
         actor: Actor,
         progress: Callable[[DocumentReport], None] | None,
     ) -> list[DocumentReport]:
@@ -167,7 +160,7 @@ class KnowledgeBase:
 
     def write_prepared(
         self,
-        group: Sequence[_Prepared],
+        group: Sequence[PreparedDocument],
         vectors: np.ndarray,
         actor: Actor,
         progress: Callable[[DocumentReport], None] | None = None,
@@ -197,7 +190,7 @@ class KnowledgeBase:
                 progress(report)
         return reports
 
-    def _entries(self, item: _Prepared) -> list[tuple[_Prepared, Chunk, str, bool]]:
+    def _entries(self, item: PreparedDocument) -> list[tuple[PreparedDocument, Chunk, str, bool]]:
         """What gets a vector: every chunk, and the title on its own (standing for chunk 0).
 
         A title alone matches question-like queries far better than title plus body (FAQ
@@ -261,7 +254,7 @@ class KnowledgeBase:
         self.catalog.forget(versions)
 
     def _audit(
-        self, group: Sequence[_Prepared], reports: Sequence[DocumentReport], actor: Actor
+        self, group: Sequence[PreparedDocument], reports: Sequence[DocumentReport], actor: Actor
     ) -> None:
         events = [
             AuditEvent(
@@ -285,6 +278,20 @@ class KnowledgeBase:
     def _append(self, event: AuditEvent) -> None:
         if self.audit is not None:
             self.audit.append(event)
+
+
+def content_hash(
+    document: SourceDocument, target: IngestTarget, settings: RagSettings, embedder_id: str
+) -> str:
+    """What decides 'unchanged': content, access, and how it is chunked and embedded."""
+    material = {
+        "doc": document.model_dump(),
+        "acl": sorted(target.acl),
+        "chunking": [settings.chunk_size, settings.chunk_overlap],
+        "embedder": embedder_id,
+    }
+    canonical = json.dumps(material, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _stamp(moment: datetime) -> str:

@@ -19,6 +19,7 @@ from rag.evaluate import run_evaluation
 from rag.ingest import DocumentReport, IngestTarget
 from rag.loaders import iter_sources, load_source
 from rag.migrate import migrate_collection
+from rag.ray_ingest import connect_ray, ingest_with_ray
 from rag.registry import KnowledgeParts, build_milvus_store, open_knowledge_base
 from rag.types import AccessScope
 
@@ -54,6 +55,17 @@ def kb() -> None:
 @TENANT_OPTION
 @click.option("--acl", help="Groups allowed to see these documents, G1,G2 (default: public).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[ADDRESS]",
+    help="Parse and embed as a Ray Data pipeline. Put it after the paths (or use "
+    "--ray=ADDRESS): bare --ray uses a running local Ray or starts one; ADDRESS is e.g. "
+    "ray://head:10001 or auto.",
+)
 @pass_state
 def kb_ingest(
     state: CliState,
@@ -63,15 +75,37 @@ def kb_ingest(
     tenant: str,
     acl: str | None,
     as_json: bool,
+    ray_address: str | None,
 ) -> None:
     """Add new and changed documents; report each file (added, updated, unchanged, failed)."""
     try:
         target = IngestTarget(tenant, _split(acl))
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-    sources = list(iter_sources(list(paths)))
+    if ray_address is not None:
+        reports = _ingest_on_ray(state, kb_name, list(paths), target, ray_address)
+    else:
+        reports = _ingest_here(state, kb_name, list(paths), target, as_json)
+    _print_reports(reports, as_json)
+    sys.exit(1 if any(r.status == "failed" for r in reports) else 0)
+
+
+def _ingest_on_ray(
+    state: CliState, kb_name: str | None, paths: list[Path], target: IngestTarget, address: str
+) -> list[DocumentReport]:
+    click.echo("parsing and embedding on Ray Data ...", err=True)
+    with connect_ray(address or None), _open(state, kb_name) as parts:
+        reports, problems = ingest_with_ray(parts.kb, state.settings, paths, target, _actor())
+    failed = [DocumentReport(p.path, p.path, "failed", reason=p.reason) for p in problems]
+    return failed + reports
+
+
+def _ingest_here(
+    state: CliState, kb_name: str | None, paths: list[Path], target: IngestTarget, quiet: bool
+) -> list[DocumentReport]:
+    sources = list(iter_sources(paths))
     reports: list[DocumentReport] = []
-    with _open(state, kb_name) as parts, _progress(len(sources), as_json) as advance:
+    with _open(state, kb_name) as parts, _progress(len(sources), quiet) as advance:
         for source in sources:
             loaded = load_source(source)
             reports += [
@@ -79,8 +113,7 @@ def kb_ingest(
             ]
             reports += parts.kb.ingest(loaded.documents, target, _actor())
             advance()
-    _print_reports(reports, as_json)
-    sys.exit(1 if any(r.status == "failed" for r in reports) else 0)
+    return reports
 
 
 @contextmanager
