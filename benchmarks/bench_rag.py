@@ -41,21 +41,23 @@ for _folder in (REPO, BENCHMARKS):  # the project's packages, then the sibling b
     if str(_folder) not in sys.path:
         sys.path.insert(0, str(_folder))
 
+from measure import (  # noqa: E402
+    cpu_seconds,
+    descendants,
+    load_average,
+    mib,
+    percentile,
+    print_table,
+    proc_status,
+)
 from rag_workload import (  # noqa: E402
     Corpus,
     StageClock,
     build_corpus,
-    cpu_seconds,
-    descendants,
     embed_groups,
-    load_average,
     machine_info,
     make_queries,
-    mib,
     patched,
-    percentile,
-    print_table,
-    proc_status,
     words_per_chunk,
 )
 

@@ -41,6 +41,7 @@ for _folder in (REPO, BENCHMARKS):  # the project's packages, then the sibling b
         sys.path.insert(0, str(_folder))
 
 import httpx  # noqa: E402
+from measure import percentile  # noqa: E402
 from serving_overhead_runs import (  # noqa: E402
     MODEL_ID,
     Stream,
@@ -62,17 +63,6 @@ TARGET_PER_TOKEN_MS = 0.3
 # each (other prompts stop early or emit tokens that decode to nothing or half a character).
 DEFAULT_PROMPT = "Where is my parcel?"
 DEFAULT_SEED = 2
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Linear-interpolated percentile, q in [0, 100]."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    pos = (len(ordered) - 1) * q / 100
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
 def describe(streams: Sequence[Stream]) -> dict[str, float]:
