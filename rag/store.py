@@ -61,8 +61,17 @@ class MilvusStore:
                 raise MilvusException(message=f"{type(exc).__name__}: {exc}") from None
 
     def close(self) -> None:
-        """Release the connection (and the Milvus Lite server process)."""
+        """Release the connection; for Milvus Lite also stop its in-process server.
+
+        The server flushes its data when it stops; left running, it would do so at interpreter
+        exit, into a folder that may be gone by then (a temporary evaluation store).
+        """
         self.client.close()
+        if self.uri.startswith(("http://", "https://", "tcp://", "unix:")):
+            return
+        from milvus_lite.server_manager import server_manager_instance
+
+        server_manager_instance.release_server(self.uri)
 
     def has(self, name: str) -> bool:
         """Whether the collection (or alias) exists."""
