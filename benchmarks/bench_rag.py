@@ -50,6 +50,7 @@ from measure import (  # noqa: E402
     print_table,
     proc_status,
 )
+from rag_latency import instrument, query_latency  # noqa: E402
 from rag_workload import (  # noqa: E402
     Corpus,
     StageClock,
@@ -75,8 +76,6 @@ from audit.events import Actor  # noqa: E402
 from models.embedder import Embedder, load_embedder  # noqa: E402
 from rag.catalog import DocumentCatalog  # noqa: E402
 from rag.registry import KnowledgeParts, open_knowledge_base  # noqa: E402
-from rag.retriever import MilvusRetriever  # noqa: E402
-from rag.types import AccessScope  # noqa: E402
 
 TARGET_RATIO, TARGET_P50_MS, TARGET_P95_MS, TARGET_RSS_MIB = 0.8, 20.0, 40.0, 2048.0
 TENANT = "bench"
@@ -91,11 +90,6 @@ INGEST_STAGES = (
     ("catalog publish", "catalog", "publish"),
     ("cleanup", "kb", "cleanup"),
     ("audit", "audit", "append_many"),
-)
-QUERY_STAGES = (
-    ("query embedding", "embedder", "embed"),
-    ("hidden versions", "catalog", "get_hidden_versions"),
-    ("live versions", "catalog", "get_live_versions"),
 )
 
 
@@ -117,14 +111,6 @@ def open_kb(services: Services, embedder: Embedder) -> Iterator[KnowledgeParts]:
         services.settings, services.engine, services.audit, kb="bench", embedder=embedder
     ) as parts:
         yield parts
-
-
-def instrument(stack: ExitStack, clock: StageClock, owners: dict[str, Any], stages: Any) -> None:
-    """Time each (label, owner, attribute) that exists, until the stack closes."""
-    for label, owner, name in stages:
-        target = owners.get(owner)
-        if target is not None and hasattr(target, name):
-            stack.enter_context(patched(target, name, clock.wrap(label, getattr(target, name))))
 
 
 def warm_up(parts: KnowledgeParts, corpus: Corpus, groups: Sequence[list[str]]) -> None:
@@ -212,76 +198,21 @@ def ingestion(parts: KnowledgeParts, corpus: Corpus, groups: list[list[str]]) ->
     }
 
 
-def query_latency(retriever: MilvusRetriever, queries: list[str], warmup: int) -> dict[str, Any]:
-    """Warm up, then time each search and its parts (embedding, catalog, Milvus searches)."""
-    clock, scope = StageClock(), AccessScope(tenant=TENANT)
-    for query in queries[:warmup]:
-        retriever.search(query, top_k=5, scope=scope)
-    search = retriever.store.search
-
-    def split_search(name: str, field: str, *args: Any, **kwargs: Any) -> Any:
-        return clock.wrap(f"milvus {field} search", search)(name, field, *args, **kwargs)
-
-    rows: list[dict[str, float]] = []
-    load = load_average()
-    with ExitStack() as stack:
-        owners = {"embedder": retriever.embedder, "catalog": retriever.catalog}
-        instrument(stack, clock, owners, QUERY_STAGES)
-        stack.enter_context(patched(retriever.store, "search", split_search))
-        for query in queries[warmup:]:
-            clock.current.clear()
-            start = time.perf_counter()
-            found = retriever.search(query, top_k=5, scope=scope)
-            row = {"total": time.perf_counter() - start, **clock.current}
-            row["rest (filter, fusion, passages)"] = row["total"] - sum(clock.current.values())
-            row["all but query embedding"] = row["total"] - row["query embedding"]
-            rows.append(row | {"passages": len(found)})
-    ms = {key: summary_ms([r.get(key, 0.0) for r in rows]) for key in rows[0] if key != "passages"}
-    totals = [r["total"] * 1000 for r in rows]
-    return {
-        "queries": len(rows),
-        "warmup": warmup,
-        "load_average_before": load,
-        "load_average_after": load_average(),
-        "ms": ms,
-        "p50_first_half_ms": round(percentile(totals[: len(rows) // 2], 50), 2),
-        "p50_second_half_ms": round(percentile(totals[len(rows) // 2 :], 50), 2),
-        "min_passages": min(int(r["passages"]) for r in rows),
-        "samples_ms": {
-            key: [round(r.get(key, 0.0) * 1000, 2) for r in rows]
-            for key in ("total", "query embedding")
-        },
-    }
-
-
-def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
-    """p50, p95 and p99 in milliseconds."""
-    return {f"p{q}": round(percentile([s * 1000 for s in seconds], q), 2) for q in (50, 95, 99)}
-
-
-def release_milvus_lite(parts: KnowledgeParts, uri: str) -> float | None:
-    """Close the store and stop its Milvus Lite server (it flushes and indexes); seconds."""
-    parts.kb.store.close()
-    if uri.startswith(("http://", "https://", "tcp://", "unix:")):
-        return None
-    from milvus_lite.server_manager import server_manager_instance
-
-    start = time.perf_counter()
-    server_manager_instance.release_server(uri)
-    return round(time.perf_counter() - start, 3)
-
-
 def queries_phase(
     services: Services, parts: KnowledgeParts, corpus: Corpus, args: argparse.Namespace
 ) -> dict[str, Any]:
     """Latency as the ingesting process left the collection, then after a reopen."""
     queries = make_queries(corpus, args.warmup_queries + args.queries, args.seed)
     print(f"queries: {args.queries} as ingested ...", flush=True)
-    result = {"as_ingested": query_latency(parts.retriever, queries, args.warmup_queries)}
-    result["release_seconds"] = release_milvus_lite(parts, services.settings.get_milvus_uri())
+    result = {"as_ingested": query_latency(parts.retriever, queries, args.warmup_queries, TENANT)}
+    start = time.perf_counter()
+    parts.kb.store.close()  # stops Milvus Lite's server, which flushes and builds indexes
+    result["release_seconds"] = round(time.perf_counter() - start, 3)
     print(f"queries: {args.queries} after reopen ...", flush=True)
     with open_kb(services, parts.kb.embedder) as reopened:
-        result["after_reopen"] = query_latency(reopened.retriever, queries, args.warmup_queries)
+        result["after_reopen"] = query_latency(
+            reopened.retriever, queries, args.warmup_queries, TENANT
+        )
     return result
 
 
@@ -298,7 +229,7 @@ def memory_child(args: argparse.Namespace) -> int:
             parts.kb.ingest(corpus.documents, rag.ingest.IngestTarget(TENANT), ACTOR)
             seconds = time.perf_counter() - start
             after, children = proc_status(), descendants(os.getpid())
-            release_milvus_lite(parts, settings.get_milvus_uri())
+            parts.kb.store.close()
             closed = proc_status()
         from rag.language import detect_language  # what the loaders add (`airlock kb ingest`)
 

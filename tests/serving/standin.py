@@ -302,13 +302,20 @@ def run_request(config: EngineSettings, request: ChatRequest = QUESTION) -> Chat
     return asyncio.run(scenario())
 
 
-def run_calls(engine: OpenAIEngine, times: int) -> list[ChatResult | ServingError]:
-    """Send `times` requests one after another through one engine; each result or error."""
+def run_calls(
+    engine: OpenAIEngine, times: int, before: Callable[[int], None] | None = None
+) -> list[ChatResult | ServingError]:
+    """Send `times` requests one after another through one engine; each result or error.
+
+    `before(i)` runs before request i (e.g. to move a fake clock).
+    """
 
     async def scenario() -> list[ChatResult | ServingError]:
         outcomes: list[ChatResult | ServingError] = []
         try:
-            for _ in range(times):
+            for index in range(times):
+                if before is not None:
+                    before(index)
                 try:
                     outcomes.append(await generate(engine, QUESTION))
                 except ServingError as exc:

@@ -13,14 +13,13 @@ from serving.breaker import CircuitBreaker
 from serving.errors import (
     BadChatRequestError,
     EngineUnavailableError,
-    ServingError,
     UnknownModelError,
 )
 from serving.extractive import ExtractiveEngine
 from serving.openai_engine import OpenAIEngine
 from serving.prompt import render_passages
 from serving.server import create_server_app
-from serving.types import ChatRequest, ChatResult, generate
+from serving.types import ChatRequest, ChatResult
 from tests.serving.standin import (
     ANSWER_WORDS,
     MODEL,
@@ -309,23 +308,13 @@ def test_breaker_trial_reaches_endpoint_and_closes_when_it_recovers(live_server)
     stand_in = StandIn(fails_first(2, 503))
     clock = FakeClock()
 
-    async def scenario(engine: OpenAIEngine) -> list[Any]:
-        outcomes: list[Any] = []
-        try:
-            for advance in (0.0, 0.0, 0.0, 30.0):
-                clock.advance(advance)
-                try:
-                    outcomes.append(await generate(engine, QUESTION))
-                except ServingError as exc:
-                    outcomes.append(exc)
-        finally:
-            await engine.aclose()
-        return outcomes
+    advances = (0.0, 0.0, 0.0, 30.0)
 
     with serve(live_server, stand_in) as url:
         engine = OpenAIEngine(engine_settings(url, max_retries=0, breaker_failures=2))
         engine.breaker = CircuitBreaker(2, 30.0, clock=clock)
-        first, second, paused, trial = asyncio.run(scenario(engine))
+        outcomes: list[Any] = run_calls(engine, 4, lambda i: clock.advance(advances[i]))
+        first, second, paused, trial = outcomes
 
     assert [first.reason, second.reason, paused.reason] == [
         "http_status",
