@@ -231,7 +231,7 @@ def memory_child(args: argparse.Namespace) -> int:
             after, children = proc_status(), descendants(os.getpid())
             parts.kb.store.close()
             closed = proc_status()
-        from rag.language import detect_language  # what the loaders add (`airlock kb ingest`)
+        from models.language import detect_language  # what the loaders add (`airlock kb ingest`)
 
         for doc in corpus.documents[:50]:
             detect_language(doc.text)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from models.language import detect_language
 from rag.errors import DocumentError
 from rag.formats import (
     ParsedText,
@@ -16,7 +17,6 @@ from rag.formats import (
     parse_pdf,
     parse_text,
 )
-from rag.language import detect_language
 from rag.records import RecordItem, parse_jsonl, parse_ticket_csv, parse_zendesk
 from rag.types import SourceDocument
 

@@ -7,9 +7,9 @@ import io
 import json
 from collections.abc import Iterable, Iterator, Mapping
 
+from models.language import detect_language
 from rag.errors import DocumentError
 from rag.formats import decode_text, html_to_text
-from rag.language import detect_language
 from rag.types import SourceDocument
 
 RecordItem = SourceDocument | DocumentError

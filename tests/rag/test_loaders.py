@@ -11,7 +11,7 @@ import pytest
 from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 
-from rag.language import detect_language
+from models.language import detect_language
 from rag.loaders import LoadResult, SourceFile, iter_sources, load_path, load_paths
 
 ENGLISH = (

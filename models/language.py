@@ -1,4 +1,4 @@
-"""Language of a document: an ISO 639-1 code from the offline lingua detector, '' when unsure."""
+"""Language of a text: an ISO 639-1 code from the offline lingua detector, "" when unsure."""
 
 from __future__ import annotations
 
@@ -20,10 +20,14 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 
 
 @cache
-def _detector() -> LanguageDetector:
-    """Build the detector once, on first use (never at import time)."""
+def language_detector() -> LanguageDetector:
+    """The detector, built once on first use (never at import time; about a second)."""
     codes = [IsoCode639_1.from_str(code) for code in DETECTED_LANGUAGES]
-    return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).build()
+    return (
+        LanguageDetectorBuilder.from_iso_codes_639_1(*codes)
+        .with_preloaded_language_models()
+        .build()
+    )
 
 
 def detect_language(text: str) -> str:
@@ -31,5 +35,5 @@ def detect_language(text: str) -> str:
     sample = text[:SAMPLE_CHARS]
     if len(_WORD.findall(sample)) < MIN_WORDS:
         return ""
-    language = _detector().detect_language_of(sample)
+    language = language_detector().detect_language_of(sample)
     return "" if language is None else language.iso_code_639_1.name.lower()
