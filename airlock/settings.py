@@ -230,6 +230,14 @@ class RagSettings(Section):
         description="Weighted fusion: weight of dense, BM25 gets the rest (0.95 tuned on the "
         "COVID-FAQ dev split; see benchmarks/RESULTS.md).",
     )
+    title_weight: float = Field(
+        0.7,
+        ge=0,
+        le=1,
+        description="Weighted fusion: share of a document's title cosine in each of its chunks' "
+        "dense score, blended with the chunk's own (a chunk keeps its own when that is higher; "
+        "0.7 tuned on the COVID-FAQ dev split).",
+    )
     max_query_chars: int = Field(
         2000, ge=16, le=65535, description="Longer queries are truncated (with a warning)."
     )

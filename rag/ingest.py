@@ -116,7 +116,13 @@ class KnowledgeBase:
                 group = []
         if group:
             reports += self._write(group, actor, progress)
+        self.seal(reports)
         return reports
+
+    def seal(self, reports: Sequence[DocumentReport]) -> None:
+        """Seal what a run wrote, so searches use the indexes (nothing when all unchanged)."""
+        if any(report.status != "unchanged" for report in reports):
+            self.store.flush(self.collection)
 
     def get_content_hash(self, document: SourceDocument, target: IngestTarget) -> str:
         """What decides 'unchanged' for this knowledge base."""

@@ -260,6 +260,7 @@ class _GroupWriter:
             else:
                 self.add(row)
         self.flush()
+        self.kb.seal(self.reports)
         return self.reports, problems
 
     def report(self, report: DocumentReport) -> None:

@@ -67,11 +67,7 @@ class MilvusRetriever:
             return []
         vector = self.embedder.embed([text])[0].tolist()
         hits = self._consistent(vector, text, scope, max(self.settings.candidates, top_k * 2))
-        passages: dict[str, Passage] = {}  # a chunk can come twice: by its text and its title
-        for hit in hits:
-            passage = _passage(hit)
-            passages.setdefault(passage.chunk_id, passage)
-        return list(passages.values())[:top_k]
+        return rank_chunks(hits)[:top_k]
 
     def _consistent(
         self, vector: list[float], text: str, scope: AccessScope, limit: int
@@ -95,7 +91,7 @@ class MilvusRetriever:
         sparse = self.store.search(self.collection, "sparse", text, expr, limit)
         if self.settings.fusion == "rrf":
             return fuse_rrf([dense, sparse], self.settings.rrf_k)
-        return fuse_weighted(dense, sparse, self.settings.dense_weight)
+        return fuse_weighted(dense, sparse, self.settings.dense_weight, self.settings.title_weight)
 
     def _limit(self, query: str) -> str:
         limit = self.settings.max_query_chars
@@ -105,6 +101,26 @@ class MilvusRetriever:
             )  # the text itself is never logged
             return query[:limit]
         return query
+
+
+def rank_chunks(hits: list[dict[str, Any]]) -> list[Passage]:
+    """One passage per chunk, best first.
+
+    A chunk can be found twice, by its text and by its document's title entry: it keeps the
+    better score, and the other breaks ties, so two documents with the same title (a question
+    asked twice in an FAQ) rank by their text. Remaining ties go by document and position.
+    """
+    found: dict[str, tuple[float, float, Passage]] = {}
+    for hit in hits:
+        passage = _passage(hit)
+        seen = found.get(passage.chunk_id)
+        if seen is None:
+            found[passage.chunk_id] = (passage.score, float("-inf"), passage)
+        else:
+            best, other = max(seen[0], passage.score), min(seen[0], passage.score)
+            found[passage.chunk_id] = (best, other, seen[2].model_copy(update={"score": best}))
+    ranked = sorted(found.values(), key=lambda e: (-e[0], -e[1], e[2].doc_id, e[2].start))
+    return [passage for _, _, passage in ranked]
 
 
 def _passage(hit: dict[str, Any]) -> Passage:

@@ -277,8 +277,8 @@ def kb_migrate(state: CliState, kb_name: str | None) -> None:
     if not report.changed:
         click.echo(f"{alias} is up to date ({report.old_collection}, {report.rows} rows)")
         return
+    how = f"re-embedded with {embedder.model_id}" if report.reembedded else "vectors copied"
     click.echo(
-        f"{alias} now points at {report.new_collection} ({report.rows} rows re-embedded with "
-        f"{embedder.model_id}); the old collection {report.old_collection} is kept: drop it "
-        "with pymilvus once you are satisfied"
+        f"{alias} now points at {report.new_collection} ({report.rows} rows, {how}); the old "
+        f"collection {report.old_collection} is kept: drop it with pymilvus once you are satisfied"
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import rag.store
 from airlock.config import load_settings
 from airlock.db import build_engine, upgrade_database
 from audit.events import Actor
@@ -23,6 +24,7 @@ from rag.loaders import load_paths
 from rag.migrate import migrate_collection
 from rag.registry import KnowledgeParts, build_milvus_store, open_knowledge_base
 from rag.retriever import build_scope_filter
+from rag.store import MilvusStore
 from rag.types import AccessScope, SourceDocument
 from tests.rag.conftest import EXAMPLES
 
@@ -267,3 +269,59 @@ def test_a_collection_of_another_embedder_is_refused_until_migrated(
     with open_knowledge_base(settings, engine, None, embedder=embedder) as parts:
         hits = parts.retriever.search("do gift cards expire", top_k=3, scope=PUBLIC)
     assert hits[0].doc_id == "a.txt"
+
+
+def test_a_schema_upgrade_migrates_by_copying_vectors(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = load_settings(overrides={"data_dir": str(tmp_path)})
+    engine = build_engine(settings, create=True)
+    upgrade_database(engine)
+    documents = [doc("a.txt", "Gift cards never expire.", title="Gift cards")]
+    with monkeypatch.context() as old_build:
+        old_build.setattr(rag.store, "SCHEMA_VERSION", rag.store.SCHEMA_VERSION - 1)
+        with open_knowledge_base(settings, engine, None, embedder=embedder) as parts:
+            parts.kb.ingest(documents, IngestTarget("acme"), ACTOR)
+            alias = parts.kb.collection
+    counting = _CountingEmbedder(embedder)
+    store = build_milvus_store(settings)
+    try:
+        report = migrate_collection(store, alias, counting)
+        old = _vectors(store, report.old_collection)
+        new = _vectors(store, report.new_collection)
+    finally:
+        store.close()
+    assert report.changed and not report.reembedded and counting.calls == 0
+    assert new == old and len(new) == report.rows
+    with open_knowledge_base(settings, engine, None, embedder=embedder) as parts:
+        hits = parts.retriever.search("do gift cards expire", top_k=3, scope=PUBLIC)
+    assert hits[0].doc_id == "a.txt"
+
+
+def test_bm25_ignores_english_stop_words(open_kb: OpenKb) -> None:
+    documents = [doc("a.txt", "How do I pay with a gift card?", title="Gift cards")]
+    with open_kb() as parts:
+        parts.kb.ingest(documents, IngestTarget("acme"), ACTOR)
+        store, name = parts.kb.store, parts.kb.collection
+        expr = build_scope_filter(PUBLIC, [])
+        only_stop_words = store.search(name, "sparse", "how do I", expr, 5)
+        content = store.search(name, "sparse", "how do I pay", expr, 5)
+    assert only_stop_words == []
+    assert {hit["doc_id"] for hit in content} == {"a.txt"}
+
+
+class _CountingEmbedder(_RenamedEmbedder):
+    """The same model under its own id, counting the texts it embeds."""
+
+    def __init__(self, inner: Embedder) -> None:
+        super().__init__(inner, inner.model_id)
+        self.calls = 0
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        return super().embed(texts)
+
+
+def _vectors(store: MilvusStore, name: str) -> dict[str, list[float]]:
+    rows = [r for batch in store.iter_rows(name, ["id", "dense"], 100) for r in batch]
+    return {r["id"]: [round(float(x), 6) for x in r["dense"]] for r in rows}
