@@ -99,3 +99,16 @@ def env_for(settings: AirlockSettings) -> dict[str, str]:
     if settings.storage.url:
         env["AIRLOCK__STORAGE__URL"] = settings.storage.url
     return env
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The public development datasets (../shared/data beside the checkout, or
+    AIRLOCK_SHARED_DATA); tests that measure on them skip, naming the folder, when absent."""
+    folder = Path(
+        os.environ.get("AIRLOCK_SHARED_DATA")
+        or Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
+    if not folder.is_dir():
+        pytest.skip(f"the development datasets are not at {folder} (set AIRLOCK_SHARED_DATA)")
+    return folder

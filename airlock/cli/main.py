@@ -10,6 +10,7 @@ import click
 from airlock import __version__
 from airlock.cli.audit_cmd import audit
 from airlock.cli.context import CliState, fail
+from airlock.cli.guard_cmd import guard
 from airlock.cli.kb_cmd import kb
 from airlock.cli.models_cmd import models
 from airlock.cli.serving_cmd import serving
@@ -44,6 +45,7 @@ cli.add_command(audit)
 cli.add_command(models)
 cli.add_command(kb)
 cli.add_command(serving)
+cli.add_command(guard)
 cli.add_command(demo)
 
 

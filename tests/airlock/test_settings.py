@@ -143,6 +143,7 @@ def test_config_show_json_masks_secrets_and_url_passwords(run_cli) -> None:  # t
         "models",
         "serving",
         "rag",
+        "guardrails",
         "log",
     }
 

@@ -1,0 +1,1 @@
+"""Guardrails: PII detection and redaction, prompt-injection detection, groundedness."""
