@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from airlock.settings import GuardPolicy, GuardrailsSettings
+from airlock.settings_guardrails import GuardPolicy, GuardrailsSettings
 from guardrails.errors import GuardrailsError
 from guardrails.types import Guard, GuardContext, GuardVerdict
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from airlock.settings import GuardPolicy, GuardrailsSettings
+from airlock.settings_guardrails import GuardPolicy, GuardrailsSettings
 from guardrails.errors import GuardInputError
 from guardrails.language import LanguageGuard
 from guardrails.pipeline import GuardPipeline
