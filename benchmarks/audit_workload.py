@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import platform
 import random
 import sqlite3
 import time
@@ -16,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import measure
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
@@ -177,17 +177,6 @@ def fsync_latency_ms(workdir: Path, count: int = 200) -> dict[str, float]:
 
 def machine_info(pg: ThrowawayPostgres | None, workdir: Path) -> dict[str, Any]:
     """CPU, cores, RAM, Python, SQLite, PostgreSQL, and the filesystem of the work dir."""
-    cpu = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    ram_gib = None
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                ram_gib = round(int(line.split()[1]) / 1024 / 1024, 1)
     pg_version = None
     if pg is not None:
         import psycopg
@@ -208,11 +197,7 @@ def machine_info(pg: ThrowawayPostgres | None, workdir: Path) -> dict[str, Any]:
             if str(workdir).startswith(mount) and len(mount) > len(best):
                 best, fs = mount, f"{fstype} on {dev} (mounted at {mount})"
     return {
-        "cpu_model": cpu,
-        "cpu_cores": os.cpu_count(),
-        "ram_gib": ram_gib,
-        "kernel": platform.release(),
-        "python": platform.python_version(),
+        **measure.machine_info(),
         "sqlite": sqlite3.sqlite_version,
         "sqlalchemy": sa.__version__,
         "postgresql": pg_version,

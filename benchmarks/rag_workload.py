@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import platform
 import random
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from measure import load_average, percentile
+import measure
+from measure import percentile
 
 from rag.chunking import chunk_document
 from rag.formats import parse_html, parse_markdown, parse_text
@@ -303,33 +301,12 @@ def patched(target: Any, name: str, value: Any) -> Iterator[None]:
             delattr(target, name)
 
 
+RAG_PACKAGES = (
+    "torch", "sentence-transformers", "transformers", "pymilvus", "milvus-lite", "faiss-cpu",
+    "pyarrow", "llama-index-core", "SQLAlchemy",
+)  # fmt: skip
+
+
 def machine_info() -> dict[str, Any]:
-    """CPU model, cores, RAM, kernel, and the versions that shape the numbers."""
-    cpu, ram_gib = "unknown", None
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                ram_gib = round(int(line.split()[1]) / 1024 / 1024, 1)
-    packages = (
-        "torch", "sentence-transformers", "transformers", "pymilvus", "milvus-lite", "faiss-cpu",
-        "pyarrow", "llama-index-core", "SQLAlchemy",
-    )  # fmt: skip
-    versions = {}
-    for name in packages:
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            versions[name] = metadata.version(name)
-    return {
-        "cpu_model": cpu,
-        "cpu_cores": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)),
-        "ram_gib": ram_gib,
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        **versions,
-        "load_average_at_start": load_average(),
-    }
+    """The machine and the versions that shape the RAG numbers."""
+    return measure.machine_info(RAG_PACKAGES)

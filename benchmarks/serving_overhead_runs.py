@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import platform
 import signal
 import socket
 import subprocess
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import measure
 
 from models.store import ModelStore
 from models.tiny import build_tiny_model
@@ -38,34 +38,8 @@ class Stream:
 
 
 def machine_info() -> dict[str, Any]:
-    """CPU model, cores, RAM, kernel, and the versions that shape the numbers."""
-    import torch
-    import transformers
-    import uvicorn
-
-    cpu = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    ram_gib = None
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                ram_gib = round(int(line.split()[1]) / 1024 / 1024, 1)
-    return {
-        "cpu_model": cpu,
-        "cpu_cores": os.cpu_count(),
-        "ram_gib": ram_gib,
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "uvicorn": uvicorn.__version__,
-        "httpx": httpx.__version__,
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-    }
+    """The machine and the versions that shape the serving numbers."""
+    return measure.machine_info(("torch", "transformers", "uvicorn", "httpx"))
 
 
 def build_tiny_store(work: Path, seed: int) -> ModelStore:
