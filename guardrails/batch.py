@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from airlock.jsonl import JsonlError, read_objects
 from guardrails.errors import GuardInputError
 
 
@@ -108,3 +109,20 @@ def jsonl_output(path: Path) -> Iterator[IO[str]]:
 def write_line(handle: IO[str], record: dict[str, Any]) -> None:
     """One output row."""
     handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def load_labelled(path: Path, required: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Every row of a labelled JSON Lines file (for eval and training), all or an error.
+
+    Unlike `read_rows`, one bad line stops the run: metrics over a silently shortened file
+    would mislead. The error names the file, the line and the missing fields.
+    """
+    try:
+        rows = read_objects(path)
+    except JsonlError as exc:
+        raise GuardInputError(str(exc), remedy="pass a UTF-8 JSON Lines file") from None
+    for number, row in rows:
+        missing = [field for field in required if field not in row]
+        if missing:
+            raise GuardInputError(f"{path}:{number}: lacks {', '.join(missing)}")
+    return [row for _, row in rows]

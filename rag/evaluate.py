@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import tempfile
 from collections.abc import Callable, Sequence
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from airlock.db import build_engine, upgrade_database
+from airlock.jsonl import JsonlError, read_objects
 from airlock.settings import AirlockSettings, RagSettings, StorageSettings
 from audit.events import Actor
 from models.embedder import Embedder
@@ -58,22 +58,10 @@ class EvalReport:
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Rows of a JSON Lines file; a bad line is an error naming it."""
-    rows = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DocumentError(str(path), f"cannot be read ({exc})") from None
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as exc:
-            raise DocumentError(str(path), f"line {number} is not JSON ({exc.args[0]})") from None
-        if not isinstance(row, dict):
-            raise DocumentError(str(path), f"line {number} is not a JSON object")
-        rows.append(row)
-    return rows
+        return [row for _, row in read_objects(path)]
+    except JsonlError as exc:
+        raise DocumentError(str(path), exc.where) from None
 
 
 def corpus_document(row: dict[str, Any], where: str) -> SourceDocument:

@@ -19,6 +19,7 @@ from typing import Any
 
 from airlock.config import load_settings
 from airlock.offline import enforce_offline
+from guardrails.batch import load_labelled
 from guardrails.pii.guard import PiiGuard, build_pii_guard
 from guardrails.pii.speed import measure_latency, measure_throughput, sample_texts
 from guardrails.types import Entity
@@ -92,9 +93,8 @@ def evaluate_pii(guard: PiiGuard, rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def load_rows(path: Path) -> list[dict[str, Any]]:
-    """The JSON lines of `path`."""
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    """The labelled rows of `path` (text and spans)."""
+    return load_labelled(path, ("text", "spans"))
 
 
 def main(argv: list[str] | None = None) -> None:
