@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from airlock.section import Section
 
@@ -45,7 +45,14 @@ class InjectionSettings(Section):
     """Prompt-injection detection (rules plus a classifier over the registry's embeddings)."""
 
     threshold: float = Field(
-        0.5, ge=0, le=1, description="Score at or above which text is flagged."
+        0.5,
+        ge=0,
+        le=1,
+        description="Score at or above which text is flagged (0.5: the operating point tuned "
+        "by grouped cross-validation; see guardrails/injection/model/manifest.json).",
+    )
+    model_dir: Path | None = Field(
+        None, description="A retrained injection model folder; empty: the shipped model."
     )
 
 
@@ -56,7 +63,12 @@ class GroundingSettings(Section):
         0.5, ge=0, le=1, description="Overall support score below which a draft is ungrounded."
     )
     judge_engine: str = Field(
-        "", description="Serving engine asked for per-claim verdicts; empty: CPU checks only."
+        "",
+        description="Name of a serving engine asked for per-claim verdicts (blended with the "
+        "CPU score); empty: CPU checks only.",
+    )
+    judge_timeout_s: float = Field(
+        30.0, gt=0, le=600, description="A judge slower than this is ignored (CPU score used)."
     )
 
 
@@ -92,3 +104,18 @@ class GuardrailsSettings(Section):
     max_text_chars: int = Field(
         100_000, ge=1000, le=10_000_000, description="Longer texts are refused with the limit."
     )
+
+    @model_validator(mode="after")
+    def _judge_fits_the_budget(self) -> GuardrailsSettings:
+        judge_ms = self.grounding.judge_timeout_s * 1000
+        if not self.grounding.judge_engine:
+            return self
+        for where, policy in [("policy", self.policy), *self.tenants.items()]:
+            if "grounding" in policy.output_guards and policy.time_budget_ms <= judge_ms:
+                raise ValueError(
+                    f"guardrails.{where if where == 'policy' else 'tenants.' + where}"
+                    f".time_budget_ms ({policy.time_budget_ms}) must exceed "
+                    f"grounding.judge_timeout_s ({judge_ms:g} ms) when a judge is configured, "
+                    "or the grounding guard is cut off before its judge can answer"
+                )
+        return self
