@@ -11,13 +11,15 @@ from pathlib import Path
 
 from airlock.config import render_settings
 from airlock.db import get_schema_revision
-from airlock.services import Services, open_services
+from airlock.services import Services, build_guards, open_services
 from airlock.settings import AirlockSettings
 from audit.events import Actor, AuditEvent
 from audit.export import export_events, verify_export
 from audit.log import format_ts, utc_now
 from audit.signing import get_public_pem
 from audit.verify import verify_log
+from guardrails.pipeline import GuardPipeline, PipelineVerdict
+from guardrails.types import GuardContext
 from models.embedder import load_embedder
 from models.registry import build_model_store
 from rag.ingest import IngestTarget
@@ -31,6 +33,11 @@ from serving.types import ChatRequest, ContextPassage, generate
 Echo = Callable[[str], None]
 
 _DEMO_QUESTION = "How long is a password reset link valid?"
+_DEMO_TICKET = (
+    "Hi, this is Anna Berg (anna.berg@example.com, +1 415 555 0132). "
+    f"I asked for a new password yesterday. {_DEMO_QUESTION}"
+)
+_INVENTED_DRAFT = "A password reset link stays valid for 72 hours after it is sent [1]."
 _DEMO_TENANT = "demo"
 _INSTRUCTIONS = "Answer the customer's question only from the passages; cite them as [n]."
 # The sample knowledge base of a fictional company, beside the package in a source checkout.
@@ -46,11 +53,12 @@ def run_demo(settings: AirlockSettings, *, once: bool, echo: Echo) -> None:
         _verify_and_export(services, echo)
         _answer_from_knowledge_base(services, actor, echo)
         services.audit.append(AuditEvent("system.stopped", actor=actor, resource_type="demo"))
-    echo("8. On shutdown the audit log wrote a final signed checkpoint.")
+    echo("10. On shutdown the audit log wrote a final signed checkpoint.")
     echo("")
     echo("What runs today: configuration, storage with migrations, the tamper-evident audit log,")
-    echo("the model registry, the knowledge base and the generation engines (`airlock serving up`")
-    echo("serves them). The ticket pipeline, guardrails and the API arrive with later issues;")
+    echo("the model registry, the knowledge base, the generation engines (`airlock serving up`")
+    echo("serves them) and the guardrails (`airlock guard ...` runs them over files). The ticket")
+    echo("pipeline and the API arrive with later issues;")
     echo(
         "until then there is no ticket to work on, so the demo exits here"
         + ("." if once else " (with or without --once).")
@@ -81,13 +89,38 @@ def _answer_from_knowledge_base(services: Services, actor: Actor, echo: Echo) ->
         ContextPassage(ref=i, text=p.text, title=p.title, source=p.source)
         for i, p in enumerate(found, 1)
     ]
+    guards = build_guards(settings, services.engine)
+    context = GuardContext(
+        tenant=_DEMO_TENANT, ticket_text=_DEMO_TICKET, passages=tuple(p.text for p in passages)
+    )
+    checked = asyncio.run(guards.check_input(_DEMO_TICKET, context))
+    echo(f"7. Ticket: {_DEMO_TICKET}")
+    echo(f"   Input guards ({_describe(checked)}); the model and the logs get:")
+    echo(f"   {checked.redacted}")
     chain = build_chat_model(settings, build_model_store(settings))
     request = ChatRequest(messages=build_grounded_messages(_INSTRUCTIONS, passages, _DEMO_QUESTION))
     result = asyncio.run(generate(chain, request))
-    echo(f"7. Q: {_DEMO_QUESTION}")
+    echo(f"8. Q: {_DEMO_QUESTION}")
     echo(f"   A ({result.engine} engine): {result.text}")
     for passage in passages:
         echo(f"   [{passage.ref}] {passage.title} ({passage.source})")
+    _check_drafts(guards, context, result.text, echo)
+
+
+def _check_drafts(guards: GuardPipeline, context: GuardContext, answer: str, echo: Echo) -> None:
+    """The output guards on the answer, and on a draft with an invented figure."""
+    verdict = asyncio.run(guards.check_output(answer, context))
+    echo(f"9. Output guards on that answer: {_describe(verdict)}.")
+    invented = asyncio.run(guards.check_output(_INVENTED_DRAFT, context))
+    echo(f"   A draft saying {_INVENTED_DRAFT!r}: {_describe(invented)}.")
+
+
+def _describe(verdict: PipelineVerdict) -> str:
+    """Allowed or blocked, each guard's flags and time, in one line."""
+    parts = [
+        f"{v.guard}: {', '.join(v.flags) or 'ok'} ({v.elapsed_ms:.0f} ms)" for v in verdict.verdicts
+    ]
+    return f"{'allowed' if verdict.allowed else 'BLOCKED'}: {'; '.join(parts)}"
 
 
 def _record_startup(services: Services, actor: Actor, echo: Echo) -> None:

@@ -5,13 +5,22 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from airlock.datadir import ensure_data_dir
 from airlock.db import build_engine, require_current_schema, upgrade_database
+from airlock.errors import ConfigError
 from airlock.settings import AirlockSettings
 from audit.log import AuditLog, build_audit_log
+
+if TYPE_CHECKING:  # the guards and engines load models: imported when first built
+    from guardrails.grounding import JudgeFn
+    from guardrails.pipeline import GuardPipeline
+    from serving.types import ChatModel
+
+JUDGE_MAX_TOKENS = 512  # one short verdict line per claim
 
 
 @dataclass(frozen=True)
@@ -58,3 +67,44 @@ async def build_services(settings: AirlockSettings) -> AsyncIterator[Services]:
     """Async form for servers (FastAPI lifespan); same parts as `open_services`."""
     with open_services(settings) as services:
         yield services
+
+
+def build_guards(settings: AirlockSettings, engine: Engine | None = None) -> GuardPipeline:
+    """The guard pipeline with the grounding judge on the served model when one is named."""
+    from guardrails.registry import build_guard_pipeline
+
+    return build_guard_pipeline(settings, engine=engine, judge=build_grounding_judge(settings))
+
+
+def build_grounding_judge(settings: AirlockSettings) -> JudgeFn | None:
+    """A judge on the serving engine `guardrails.grounding.judge_engine` names (None: unset)."""
+    name = settings.guardrails.grounding.judge_engine
+    if not name:
+        return None
+    configs = {config.name: config for config in settings.serving.engines}
+    if name not in configs:
+        raise ConfigError(
+            f"guardrails.grounding.judge_engine {name!r} is not a serving engine "
+            f"(configured: {', '.join(configs)})",
+            remedy="name one of serving.engines, or leave judge_engine empty for CPU checks",
+        )
+    from models.registry import build_model_store
+    from serving.engines import build_engine as build_chat_engine
+
+    store = build_model_store(settings)
+    return chat_judge(build_chat_engine(configs[name], store, settings.models.cpu_threads))
+
+
+def chat_judge(model: ChatModel) -> JudgeFn:
+    """The judge protocol (OpenAI-style messages in, reply text out) over a chat engine."""
+    from serving.types import ChatMessage, ChatRequest, generate
+
+    async def judge(messages: list[dict[str, str]]) -> str:
+        request = ChatRequest(
+            messages=tuple(ChatMessage.model_validate(message) for message in messages),
+            max_tokens=JUDGE_MAX_TOKENS,
+            temperature=0.0,
+        )
+        return (await generate(model, request)).text
+
+    return judge

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 
 from guardrails.types import GuardContext, GuardVerdict
 from models.language import detect_language, language_detector
@@ -14,15 +15,19 @@ class LanguageGuard:
 
     name = "language"
 
-    def __init__(self, supported: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, supported: tuple[str, ...] = (), tenants: Mapping[str, tuple[str, ...]] = {}
+    ) -> None:
         self.supported = supported
+        self.tenants = dict(tenants)  # a tenant's own languages replace `supported`
         language_detector()  # built now, not inside the first ticket's time budget
 
     async def check(self, text: str, *, context: GuardContext) -> GuardVerdict:
         """The detected language ('' when the text is too short to tell)."""
         start = time.perf_counter()
         language = await asyncio.to_thread(detect_language, text)
-        unsupported = bool(self.supported and language and language not in self.supported)
+        supported = self.tenants.get(context.tenant, self.supported)
+        unsupported = bool(supported and language and language not in supported)
         return GuardVerdict(
             guard=self.name,
             allowed=True,

@@ -1,4 +1,4 @@
-"""`airlock guard pii|eval`: the guards over JSON Lines files."""
+"""`airlock guard pii|injection|grounding|eval`: the guards over JSON Lines files."""
 
 from __future__ import annotations
 
@@ -11,11 +11,16 @@ import click
 
 from airlock.cli.context import CliState, emit_json, pass_state
 from airlock.settings import AirlockSettings
-from guardrails.batch import Row, RowError, jsonl_output, read_rows, write_line
+from guardrails.batch import Row, RowError, jsonl_output, load_labelled, read_rows, write_line
 from guardrails.errors import GuardInputError
 
-BATCH_ROWS = 64  # rows processed together (a classifier embeds a batch at once)
+BATCH_ROWS = 64  # rows scored together (the injection classifier embeds them in one batch)
 Process = Callable[[Sequence[Row]], list[dict[str, Any]]]
+LABELLED_FIELDS = {  # what `guard eval` needs in every row (the formats of ../shared/data)
+    "pii": ("text", "spans"),
+    "injection": ("text", "label"),
+    "grounding": ("context", "answer", "label_hallucinated"),
+}
 
 INPUT = click.option(
     "--input", "input_path", required=True, type=click.Path(path_type=Path, dir_okay=False)
@@ -55,29 +60,101 @@ def guard_pii(state: CliState, *, input_path: Path, output_path: Path) -> None:
     _run_batch(input_path, output_path, ("text",), (), process)
 
 
+@guard.command("injection")
+@INPUT
+@OUTPUT
+@pass_state
+def guard_injection(state: CliState, *, input_path: Path, output_path: Path) -> None:
+    """Injection score: {"id","text"[,"context"]} -> {"id","score","flagged"}."""
+    from guardrails.injection import build_injection_guard
+
+    injection = build_injection_guard(state.settings)
+
+    def process(rows: Sequence[Row]) -> list[dict[str, Any]]:
+        texts = [[row.data["text"], *_contexts(row)] for row in rows]  # context: indirect
+        flat = injection.score_many([text for group in texts for text in group])
+        scores, start = [], 0
+        for group in texts:
+            scores.append(max(flat[start : start + len(group)]))
+            start += len(group)
+        return [{"score": round(s, 4), "flagged": s >= injection.threshold} for s in scores]
+
+    _run_batch(input_path, output_path, ("text",), ("context",), process)
+
+
+@guard.command("grounding")
+@INPUT
+@OUTPUT
+@pass_state
+def guard_grounding(state: CliState, *, input_path: Path, output_path: Path) -> None:
+    """Groundedness: {"id","context","answer"[,"question"]} -> {"id","score","grounded",...}."""
+    from guardrails.grounding import build_grounding_guard
+
+    grounding = build_grounding_guard(state.settings)
+
+    def process(rows: Sequence[Row]) -> list[dict[str, Any]]:
+        results = []
+        for row in rows:
+            found = grounding.assess(
+                row.data["answer"], _contexts(row), row.data.get("question", "")
+            )
+            results.append(
+                {
+                    "score": round(found.score, 4),
+                    "grounded": found.grounded,
+                    "unsupported": list(found.unsupported),
+                }
+            )
+        return results
+
+    _run_batch(input_path, output_path, ("context", "answer"), ("question",), process)
+
+
 @guard.command("eval")
-@click.argument("kind", type=click.Choice(["pii"]))
+@click.argument("kind", type=click.Choice(sorted(LABELLED_FIELDS)))
 @click.option("--data", "data_path", required=True, type=click.Path(path_type=Path, exists=True))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable metrics.")
 @pass_state
 def guard_eval(state: CliState, *, kind: str, data_path: Path, as_json: bool) -> None:
     """Metrics of one guard on a labelled file (the format of ../shared/data)."""
-    rows = [item.data for item in read_rows(data_path, ()) if isinstance(item, Row)]
+    rows = load_labelled(data_path, LABELLED_FIELDS[kind])
     if not rows:
-        raise GuardInputError(f"{data_path} has no readable rows", remedy="check --data")
+        raise GuardInputError(f"{data_path} has no rows", remedy="check --data")
     metrics = _evaluate(state.settings, kind, rows)
     if as_json:
         emit_json(metrics)
         return
+    _echo_metrics(metrics)
+
+
+def _echo_metrics(metrics: dict[str, Any], prefix: str = "") -> None:
+    """Scalars one per line; a table of dicts (per type, per source) one row per entry."""
     for key, value in metrics.items():
-        click.echo(f"{key:<28} {value}")
+        if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+            columns = list(dict.fromkeys(c for row in value.values() for c in row))
+            click.echo(f"{prefix}{key}:")
+            click.echo(f"  {'':<32}" + "".join(f"{c:>12}" for c in columns))
+            for name, row in value.items():
+                cells = "".join(f"{row.get(c, '')!s:>12}" for c in columns)
+                click.echo(f"  {name:<32}{cells}")
+        elif isinstance(value, dict):
+            _echo_metrics(value, f"{prefix}{key}.")
+        else:
+            click.echo(f"{prefix + key:<34} {value}")
 
 
 def _evaluate(settings: AirlockSettings, kind: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Metrics of the guard `kind` (the injection and grounding guards join when they land)."""
-    from guardrails.pii import build_pii_guard, evaluate_pii
+    if kind == "pii":
+        from guardrails.pii import build_pii_guard, evaluate_pii
 
-    return evaluate_pii(build_pii_guard(_no_vault(settings)), rows)
+        return evaluate_pii(build_pii_guard(_no_vault(settings)), rows)
+    if kind == "injection":
+        from guardrails.injection import build_injection_guard, evaluate_injection
+
+        return evaluate_injection(build_injection_guard(settings), rows)
+    from guardrails.grounding import build_grounding_guard, evaluate_grounding
+
+    return evaluate_grounding(build_grounding_guard(settings), rows)
 
 
 def _no_vault(settings: AirlockSettings) -> AirlockSettings:
@@ -89,6 +166,11 @@ def _no_vault(settings: AirlockSettings) -> AirlockSettings:
         update={"pii": pii.model_copy(update={"anonymize": "placeholder"})}
     )
     return settings.model_copy(update={"guardrails": guardrails})
+
+
+def _contexts(row: Row) -> list[str]:
+    context = row.data.get("context") or []
+    return [context] if isinstance(context, str) else list(context)
 
 
 def _run_batch(

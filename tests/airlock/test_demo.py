@@ -20,6 +20,11 @@ def test_demo_once_writes_verifies_and_exports_the_audit_log(
     assert "A (extractive engine): " in first.out
     assert "A password reset link expires 30 minutes after it is sent" in first.out
     assert "[1] Reset your password (account-and-password/reset-your-password.md)" in first.out
+    assert "Input guards (allowed: language: ok" in first.out  # an ordinary ticket passes
+    assert "Hi, this is <PERSON_1> (<EMAIL_ADDRESS_1>, <PHONE_NUMBER_1>)." in first.out
+    assert "anna.berg@example.com" not in first.out.split("the model and the logs get:")[1]
+    assert "Output guards on that answer: allowed: grounding: ok" in first.out
+    assert "72 hours after it is sent [1].': BLOCKED: grounding: ungrounded" in first.out
     second = run_cli("demo", "--once")  # a second run continues the same chain
     # 4 startup events, 45 documents ingested, 1 stop; the second run finds them unchanged
     assert second.code == 0 and "(seq 51..54)" in second.out
