@@ -11,6 +11,7 @@ from airlock import __version__
 from airlock.cli.audit_cmd import audit
 from airlock.cli.context import CliState, fail
 from airlock.cli.guard_cmd import guard
+from airlock.cli.intents_cmd import intents
 from airlock.cli.kb_cmd import kb
 from airlock.cli.models_cmd import models
 from airlock.cli.serving_cmd import serving
@@ -46,6 +47,7 @@ cli.add_command(models)
 cli.add_command(kb)
 cli.add_command(serving)
 cli.add_command(guard)
+cli.add_command(intents)
 cli.add_command(demo)
 
 

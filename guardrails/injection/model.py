@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import zipfile
@@ -17,6 +16,7 @@ from guardrails.errors import GuardModelError
 from guardrails.injection.features import LexicalFeaturizer, Vocabulary
 from guardrails.injection.patterns import FAMILIES
 from models.store import hash_file
+from models.weights import weights_problem, write_npz
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 WEIGHTS_FILE = "injection.npz"
@@ -27,7 +27,6 @@ RETRAIN = (
     "--data FILE... --out DIR (see guardrails/injection/model/manifest.json for the command)"
 )
 # A fixed zip timestamp makes the weights file byte-identical when training is repeated.
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -81,22 +80,11 @@ def _arrays(model: InjectionModel) -> dict[str, np.ndarray]:
     }
 
 
-def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """An .npz numpy can read, written byte for byte the same for the same arrays."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, array in arrays.items():
-            buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, buffer.getvalue())
-
-
 def save_model(model: InjectionModel, folder: Path, manifest: dict[str, Any]) -> Path:
     """Write the weights and a manifest (given fields plus format, embedder and SHA-256)."""
     folder.mkdir(parents=True, exist_ok=True)
     weights = folder / WEIGHTS_FILE
-    _write_npz(weights, _arrays(model))
+    write_npz(weights, _arrays(model))
     full = {
         "format": FORMAT,
         "embedder": {"model_id": model.embedder_id, "dimension": len(model.embedding_coef)},
@@ -134,15 +122,9 @@ def load_manifest(folder: Path = MODEL_DIR) -> dict[str, Any]:
 def _verified_weights(folder: Path, manifest: dict[str, Any]) -> Path:
     weights = folder / WEIGHTS_FILE
     expected = manifest.get("files", {}).get(WEIGHTS_FILE, {}).get("sha256")
-    if not weights.is_file():
-        raise GuardModelError(f"injection model file {weights} is missing", remedy=RETRAIN)
-    actual = hash_file(weights)
-    if actual != expected:
-        raise GuardModelError(
-            f"injection model file {weights} is damaged: SHA-256 {actual}, manifest says "
-            f"{expected}",
-            remedy=RETRAIN,
-        )
+    problem = weights_problem(weights, expected)
+    if problem:
+        raise GuardModelError(f"injection model file {problem}", remedy=RETRAIN)
     return weights
 
 

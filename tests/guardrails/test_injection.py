@@ -140,7 +140,8 @@ def test_damaged_model_file_is_refused(tmp_path: Path, settings, embedder) -> No
     data = bytearray((folder / WEIGHTS_FILE).read_bytes())
     data[len(data) // 2] ^= 0xFF
     (folder / WEIGHTS_FILE).write_bytes(bytes(data))
-    with pytest.raises(GuardModelError, match=r"injection\.npz is damaged: SHA-256") as error:
+    damaged = r"injection\.npz is damaged or replaced: SHA-256"
+    with pytest.raises(GuardModelError, match=damaged) as error:
         build_injection_guard(settings, embedder, model_dir=folder)
     assert "guardrails.injection.train" in str(error.value)
 

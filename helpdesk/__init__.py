@@ -1,0 +1,1 @@
+"""The ticket domain: classification of support tickets (intents first)."""

@@ -1,0 +1,17 @@
+"""Helpdesk errors: one root, a few named leaves."""
+
+from __future__ import annotations
+
+from airlock.errors import AirlockError
+
+
+class HelpdeskError(AirlockError):
+    """Root of every helpdesk error."""
+
+
+class IntentDataError(HelpdeskError):
+    """A labelled intent file or row is unreadable, malformed or unusable for training."""
+
+
+class IntentModelError(HelpdeskError):
+    """An intent model folder is missing, damaged, or made for another embedder or format."""
