@@ -110,7 +110,6 @@ def shared_data() -> Path:
         or Path(__file__).resolve().parents[2] / "shared" / "data"
     )
     if not folder.is_dir():
-        pytest.skip(
-            reason=f"the development datasets are not at {folder} (set AIRLOCK_SHARED_DATA)"
-        )
+        missing = f"the development datasets are not at {folder} (set AIRLOCK_SHARED_DATA)"
+        pytest.skip(reason=missing)
     return folder
