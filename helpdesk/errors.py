@@ -15,3 +15,11 @@ class IntentDataError(HelpdeskError):
 
 class IntentModelError(HelpdeskError):
     """An intent model folder is missing, damaged, or made for another embedder or format."""
+
+
+class SignalsConfigError(HelpdeskError):
+    """A priority policy, routing table or sentiment lexicon is unreadable or invalid."""
+
+
+class SentimentDataError(HelpdeskError):
+    """A labelled sentiment file or row is unreadable or malformed."""
