@@ -17,6 +17,7 @@ from pydantic_settings import (
 
 from airlock.section import Section
 from airlock.settings_guardrails import GuardrailsSettings
+from airlock.settings_helpdesk import HelpdeskSettings
 
 ENV_PREFIX = "AIRLOCK__"
 ENV_CONFIG_FILE = "AIRLOCK_CONFIG"
@@ -277,6 +278,7 @@ class AirlockSettings(BaseSettings):
     serving: ServingSettings = Field(default_factory=ServingSettings)
     rag: RagSettings = Field(default_factory=RagSettings)
     guardrails: GuardrailsSettings = Field(default_factory=GuardrailsSettings)
+    helpdesk: HelpdeskSettings = Field(default_factory=HelpdeskSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
     @classmethod

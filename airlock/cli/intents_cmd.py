@@ -20,7 +20,7 @@ MODEL = click.option(
     "model_dir",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Model folder (default: the shipped support-intent model).",
+    help="Model folder (default: helpdesk.intent_model, else the shipped support-intent model).",
 )
 
 
@@ -99,4 +99,5 @@ def _load(state: CliState, model_dir: Path | None) -> IntentModel:
     """The model folder, verified against its manifest and the configured embedder."""
     from models.embedder import load_embedder
 
-    return load_intent_model(model_dir or DEFAULT_MODEL_DIR, load_embedder(state.settings))
+    folder = model_dir or state.settings.helpdesk.intent_model or DEFAULT_MODEL_DIR
+    return load_intent_model(folder, load_embedder(state.settings))

@@ -144,6 +144,7 @@ def test_config_show_json_masks_secrets_and_url_passwords(run_cli) -> None:  # t
         "serving",
         "rag",
         "guardrails",
+        "helpdesk",
         "log",
     }
 

@@ -71,3 +71,17 @@ def test_a_damaged_model_folder_is_refused_with_exit_code_2(tmp_path: Path, run_
     )  # fmt: skip
     assert result.code == 2
     assert "manifest" in result.err
+
+
+def test_the_configured_intent_model_is_the_default(tmp_path: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    configured = tmp_path / "configured-model"
+    configured.mkdir()
+    result = run_cli(
+        "intents", "eval", "--data", str(EXAMPLES / "support_intents_val.jsonl"),
+        env={
+            "AIRLOCK__DATA_DIR": str(tmp_path / "data"),
+            "AIRLOCK__HELPDESK__INTENT_MODEL": str(configured),
+        },
+    )  # fmt: skip
+    assert result.code == 2
+    assert "configured-model" in result.err and "manifest" in result.err
