@@ -16,6 +16,7 @@ from airlock.services import open_storage
 from airlock.settings import AirlockSettings
 from audit import schema
 from guardrails.pii import schema as pii_schema
+from helpdesk.queue import schema as queue_schema
 from rag import schema as rag_schema
 from tests.conftest import env_for
 
@@ -28,7 +29,12 @@ def test_migrations_apply_on_start_and_match_the_declared_tables(
     assert get_schema_revision(engine) == get_head_revision()
     assert upgrade_database(engine) == get_head_revision()  # idempotent
     declared = sa.MetaData()
-    for package_metadata in (schema.metadata, rag_schema.metadata, pii_schema.metadata):
+    for package_metadata in (
+        schema.metadata,
+        rag_schema.metadata,
+        pii_schema.metadata,
+        queue_schema.metadata,
+    ):
         for table in package_metadata.tables.values():
             table.to_metadata(declared)
     with engine.connect() as conn:

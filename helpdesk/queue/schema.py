@@ -1,0 +1,47 @@
+"""Work-queue tables (created by airlock/migrations, revision 0004; this is their declaration).
+
+One job per (tenant, ticket_id, version); the decision of a ticket version is a separate row
+under the same key, so the database itself refuses a second decision.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+jobs = sa.Table(
+    "helpdesk_jobs",
+    metadata,
+    sa.Column("job_id", sa.String(32), primary_key=True),
+    sa.Column("tenant", sa.String(255), nullable=False),
+    sa.Column("ticket_id", sa.String(255), nullable=False),
+    sa.Column("version", sa.String(64), nullable=False),
+    # queued | leased | done | dead
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("max_attempts", sa.Integer, nullable=False),
+    sa.Column("available_at", sa.String(32), nullable=False),
+    sa.Column("lease_owner", sa.String(255)),
+    sa.Column("lease_expires_at", sa.String(32)),
+    sa.Column("last_error", sa.String(255)),
+    # The ticket as received (JSON); NULL once erased for its data subject.
+    sa.Column("payload", sa.Text),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+    sa.UniqueConstraint("tenant", "ticket_id", "version", name="uq_helpdesk_jobs_ticket"),
+    sa.Index("ix_helpdesk_jobs_ready", "state", "available_at"),
+    sa.Index("ix_helpdesk_jobs_lease", "state", "lease_expires_at"),
+)
+
+decisions = sa.Table(
+    "helpdesk_decisions",
+    metadata,
+    sa.Column("tenant", sa.String(255), primary_key=True),
+    sa.Column("ticket_id", sa.String(255), primary_key=True),
+    sa.Column("version", sa.String(64), primary_key=True),
+    sa.Column("job_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("decision", sa.Text, nullable=False),
+    sa.Column("decided_by", sa.String(255), nullable=False),
+    sa.Column("decided_at", sa.String(32), nullable=False),
+)
