@@ -1,4 +1,4 @@
-"""Settings of the ticket domain: the intent model, priority policy and routing table."""
+"""Settings of the ticket domain: intent model, priority, routing and escalation files."""
 
 from __future__ import annotations
 
@@ -20,4 +20,7 @@ class HelpdeskSettings(Section):
     )
     routing_table: Path | None = Field(
         None, description="Intent and language to team YAML; empty: the shipped table."
+    )
+    escalation_policy: Path | None = Field(
+        None, description="Escalation rules YAML, per tenant; empty: the shipped policy."
     )

@@ -18,7 +18,7 @@ class IntentModelError(HelpdeskError):
 
 
 class SignalsConfigError(HelpdeskError):
-    """A priority policy, routing table or sentiment lexicon is unreadable or invalid."""
+    """A priority, routing or escalation policy file or a lexicon is unreadable or invalid."""
 
 
 class SentimentDataError(HelpdeskError):

@@ -90,6 +90,9 @@ class Priority:
 
     level: Level
     reasons: tuple[str, ...]
+    critical_keywords: tuple[
+        str, ...
+    ] = ()  # keyword hits of rules that set P1: 'words' (rule, lang)
 
     @property
     def name(self) -> str:
@@ -116,10 +119,10 @@ def assign_priority(
     now: datetime | None = None,
 ) -> Priority:
     """The ticket's priority: the highest floor of all rules, then raises, with reasons."""
+    hits = policy.keyword_hits(text, language.lower())
     floors = _floors(
         policy,
-        text,
-        language=language,
+        hits,
         intent=intent,
         confidence=confidence,
         tier=tier,
@@ -138,14 +141,16 @@ def assign_priority(
         raised = _raise(level, steps)
         reasons.append(f"{note} {steps}: {level} -> {raised}")
         level = raised
-    return Priority(level=level, reasons=tuple(reasons))
+    critical = tuple(
+        f"{words!r} ({rule.name}, {code})" for rule, code, words in hits if rule.level == "P1"
+    )
+    return Priority(level=level, reasons=tuple(reasons), critical_keywords=critical)
 
 
 def _floors(
     policy: PriorityPolicy,
-    text: str,
+    hits: list[tuple[KeywordRule, str, str]],
     *,
-    language: str,
     intent: str | None,
     confidence: float,
     tier: str | None,
@@ -155,7 +160,7 @@ def _floors(
     """(level, reason) of every rule that sets a minimum level."""
     floors: list[tuple[Level, str]] = [
         (rule.level, f"keyword {words!r} ({rule.name}, {code}) sets {rule.level}")
-        for rule, code, words in policy.keyword_hits(text, language.lower())
+        for rule, code, words in hits
     ]
     if intent in policy.intents and confidence >= policy.intent_min_confidence:
         floors.append(
