@@ -96,17 +96,32 @@ def connect_ray(address: str | None) -> Iterator[None]:
 
     started = not ray.is_initialized()
     if started:
-        # No dashboard port; worker logs stay in Ray's files; our logging setup stays ours.
-        ray.init(
-            address=address or None,
-            include_dashboard=False,
-            log_to_driver=False,
-            configure_logging=False,
-        )
+        _start_ray(address)
     try:
         yield
     finally:
         if started:
+            ray.shutdown()
+
+
+def _start_ray(address: str | None) -> None:
+    """ray.init, once more when a local node misses Ray's fixed 30 s startup wait (busy CPU)."""
+    import ray
+
+    for attempt in (1, 2):
+        try:
+            # No dashboard port; worker logs stay in Ray's files; our logging setup stays ours.
+            ray.init(
+                address=address or None,
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+            )
+            return
+        except Exception as exc:  # Ray raises a bare Exception when its node does not start
+            if attempt == 2 or "timed out during startup" not in str(exc):
+                raise
+            log.warning("the local Ray node did not start in time; starting it once more")
             ray.shutdown()
 
 

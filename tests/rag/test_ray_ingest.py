@@ -21,7 +21,7 @@ from models.embedder import Embedder
 from rag.errors import DocumentError
 from rag.ingest import DocumentReport, IngestTarget, KnowledgeBase
 from rag.loaders import load_paths
-from rag.ray_ingest import ingest_with_ray
+from rag.ray_ingest import connect_ray, ingest_with_ray
 from rag.registry import open_knowledge_base
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
@@ -66,11 +66,8 @@ def open_private_kb(
 
 @pytest.fixture(scope="module")
 def ray_runtime() -> Iterator[None]:
-    import ray
-
-    ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
-    yield
-    ray.shutdown()
+    with connect_ray(None):
+        yield
 
 
 @pytest.fixture(scope="module")
