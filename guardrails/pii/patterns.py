@@ -6,10 +6,10 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-import yaml
 from presidio_analyzer import Pattern, PatternRecognizer
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from airlock.yamlfile import load_yaml_model
 from guardrails.errors import GuardModelError
 
 SHIPPED_PATTERNS = Path(__file__).parent / "patterns.yaml"
@@ -45,33 +45,12 @@ class PatternFile(_Spec):
     recognizers: tuple[RecognizerSpec, ...] = Field(min_length=1)
 
 
-def _describe(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{where}: {first['msg']}{more}"
-
-
 def load_pattern_file(path: Path) -> PatternFile:
     """Read and check a patterns file; any problem is a `GuardModelError` naming file and cause."""
     remedy = "fix the file (see the shipped guardrails/pii/patterns.yaml) or unset patterns_file"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise GuardModelError(
-            f"PII patterns file {path} cannot be read ({exc.strerror})", remedy=remedy
-        ) from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        problem = " ".join(str(exc).split())
-        raise GuardModelError(
-            f"PII patterns file {path} is not valid YAML: {problem}", remedy=remedy
-        ) from None
-    try:
-        spec = PatternFile.model_validate(data)
-    except ValidationError as exc:
-        raise GuardModelError(
-            f"PII patterns file {path} is invalid: {_describe(exc)}", remedy=remedy
-        ) from None
+    spec = load_yaml_model(
+        path, PatternFile, what="PII patterns file", error=GuardModelError, remedy=remedy
+    )
     for i, recognizer in enumerate(spec.recognizers):
         for j, pattern in enumerate(recognizer.patterns):
             try:
