@@ -31,7 +31,7 @@ class WritebackSettings(Section):
         description="Post automatic answers as public replies; false: every draft is an "
         "internal note for an agent to send.",
     )
-    set_priority: bool = Field(True, description="Set the ticket's priority from ours (P1–P4).")
+    set_priority: bool = Field(True, description="Set the ticket's priority from ours (P1 to P4).")
     set_tags: bool = Field(True, description="Add tags: airlock, the intent and the action.")
     groups: dict[str, str] = Field(
         default_factory=dict,
