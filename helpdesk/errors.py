@@ -23,3 +23,15 @@ class SignalsConfigError(HelpdeskError):
 
 class SentimentDataError(HelpdeskError):
     """A labelled sentiment file or row is unreadable or malformed."""
+
+
+class TicketError(HelpdeskError):
+    """A ticket is malformed or not accepted (unknown tenant, bad field); says which and why."""
+
+
+class ConnectorError(HelpdeskError):
+    """A ticketing system refused a write-back or a webhook payload could not be read."""
+
+
+class ErasureError(HelpdeskError):
+    """A data-subject erasure could not be completed; the receipt lists what was removed."""
