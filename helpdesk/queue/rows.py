@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -60,12 +60,14 @@ def find_job(conn: Connection, ticket: QueuedTicket) -> JobRef | None:
     return JobRef(row.job_id, ticket.tenant, ticket.ticket_id, ticket.version, state, False)
 
 
-def ready_query(stamp: str) -> sa.Select[Any]:
-    """The next job that is due or whose lease has expired, locked for taking."""
+def ready_query(stamp: str, only: Collection[str] | None = None) -> sa.Select[Any]:
+    """The next job that is due or whose lease has expired (of `only`), locked for taking."""
     due = sa.or_(
         sa.and_(_C.state == "queued", _C.available_at <= stamp),
         sa.and_(_C.state == "leased", _C.lease_expires_at <= stamp),
     )
+    if only is not None:
+        due = sa.and_(due, _C.job_id.in_(list(only)))
     # PostgreSQL: workers skip each other's candidate rows; SQLite: the write lock serializes.
     return (
         sa.select(jobs)
@@ -106,6 +108,7 @@ def take_job(
         owner=owner,
         lease_expires_at=expires,
         payload=payload,
+        subject_id=row["subject_id"],
     )
 
 

@@ -1,4 +1,4 @@
-"""Work-queue tables (created by airlock/migrations, revision 0004; this is their declaration).
+"""Work-queue tables (created by airlock/migrations, revisions 0004-0005; declared here).
 
 One job per (tenant, ticket_id, version); the decision of a ticket version is a separate row
 under the same key, so the database itself refuses a second decision.
@@ -27,11 +27,14 @@ jobs = sa.Table(
     sa.Column("last_error", sa.String(255)),
     # The ticket as received (JSON); NULL once erased for its data subject.
     sa.Column("payload", sa.Text),
+    # The data subject (customer id) the ticket concerns: erasure finds jobs by it (rev. 0005).
+    sa.Column("subject_id", sa.String(255)),
     sa.Column("created_at", sa.String(32), nullable=False),
     sa.Column("updated_at", sa.String(32), nullable=False),
     sa.UniqueConstraint("tenant", "ticket_id", "version", name="uq_helpdesk_jobs_ticket"),
     sa.Index("ix_helpdesk_jobs_ready", "state", "available_at"),
     sa.Index("ix_helpdesk_jobs_lease", "state", "lease_expires_at"),
+    sa.Index("ix_helpdesk_jobs_subject", "tenant", "subject_id"),
 )
 
 decisions = sa.Table(
@@ -44,4 +47,10 @@ decisions = sa.Table(
     sa.Column("decision", sa.Text, nullable=False),
     sa.Column("decided_by", sa.String(255), nullable=False),
     sa.Column("decided_at", sa.String(32), nullable=False),
+    # Revision 0005: who and what (repeat counting), when received, and when its text was erased.
+    sa.Column("subject_id", sa.String(255)),
+    sa.Column("intent", sa.String(64)),
+    sa.Column("received_at", sa.String(32)),
+    sa.Column("erased_at", sa.String(32)),
+    sa.Index("ix_helpdesk_decisions_subject", "tenant", "subject_id", "received_at"),
 )

@@ -17,6 +17,7 @@ class QueuedTicket:
     ticket_id: str
     version: str
     payload: Mapping[str, Any] = field(default_factory=dict)
+    subject_id: str | None = None  # the customer the ticket concerns (found again by erasure)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,15 @@ class Job:
     owner: str
     lease_expires_at: str
     payload: Mapping[str, Any] | None
+    subject_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DecisionKeys:
+    """What repeat counting and erasure read beside a stored decision."""
+
+    intent: str | None = None
+    received_at: str | None = None  # the ticket's creation time, `format_ts` form
 
 
 @dataclass(frozen=True)

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from helpdesk.queue.errors import WorkQueueError
-from helpdesk.queue.types import Job
+from helpdesk.queue.types import DecisionKeys, Job
 from helpdesk.queue.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Job], Mapping[str, Any]]
+
+@dataclass(frozen=True)
+class Outcome:
+    """A handler's decision with the keys stored beside it (a plain mapping stores none)."""
+
+    decision: Mapping[str, Any]
+    keys: DecisionKeys
+
+
+Handler = Callable[[Job], Mapping[str, Any] | Outcome]
+# Called once a decision is stored (audit, write-back); its failure leaves the decision intact.
+AfterHook = Callable[[Job, Outcome], None]
 
 
 @dataclass(frozen=True)
@@ -36,31 +47,54 @@ def run_worker(
     poll_s: float = 1.0,
     stop_event: threading.Event | None = None,
     max_jobs: int | None = None,
+    after: AfterHook | None = None,
+    only: Collection[str] | None = None,
+    drain: bool = False,
 ) -> WorkerReport:
-    """Process jobs until `stop_event` is set or `max_jobs` were leased; storage errors raise."""
+    """Process jobs until `stop_event` is set, `max_jobs` were leased, or (`drain`) none is due.
+
+    Storage errors raise.
+    """
     stop = stop_event or threading.Event()
     counts = {"leased": 0, "completed": 0, "failed": 0, "rejected": 0}
     while not stop.is_set() and (max_jobs is None or counts["leased"] < max_jobs):
-        job = queue.lease(owner, lease_s)
+        job = queue.lease(owner, lease_s, only)
         if job is None:
+            if drain:
+                break
             stop.wait(poll_s)
             continue
         counts["leased"] += 1
-        outcome = process_job(queue, handler, job)
+        outcome = process_job(queue, handler, job, after)
         counts[outcome] += 1
     return WorkerReport(**counts)
 
 
-def process_job(queue: WorkQueue, handler: Handler, job: Job) -> str:
+def process_job(
+    queue: WorkQueue, handler: Handler, job: Job, after: AfterHook | None = None
+) -> str:
     """Run the handler on one leased job; 'completed', 'failed' or 'rejected' (lease lost)."""
     try:
-        decision = handler(job)
-        if queue.complete(job, decision):
-            return "completed"
-        return "rejected"
+        result = handler(job)
+        outcome = result if isinstance(result, Outcome) else Outcome(result, DecisionKeys())
+        if not queue.complete(job, outcome.decision, outcome.keys):
+            return "rejected"
     except WorkQueueError as exc:  # the decision was not JSON: the handler's fault
         error = f"{type(exc).__name__}: {exc.message}"
     except Exception as exc:  # a handler failure must not stop the worker (a process edge)
         error = f"{type(exc).__name__}: {exc}"
+    else:
+        _run_after(after, job, outcome)
+        return "completed"
     log.warning("handler failed", extra={"job_id": job.job_id, "attempt": job.attempt})
     return "failed" if queue.fail(job, error) is not None else "rejected"
+
+
+def _run_after(after: AfterHook | None, job: Job, outcome: Outcome) -> None:
+    """The after-hook; the decision is stored already, so its failure is logged, not retried."""
+    if after is None:
+        return
+    try:
+        after(job, outcome)
+    except Exception as exc:  # a process edge: the worker goes on with the next job
+        log.error("after-decision step failed", extra={"job_id": job.job_id, "error": repr(exc)})

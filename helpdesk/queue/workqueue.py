@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -36,7 +36,15 @@ from helpdesk.queue.rows import (
     utc_now,
 )
 from helpdesk.queue.schema import decisions, jobs
-from helpdesk.queue.types import Job, JobRef, JobState, JobStatus, QueuedTicket, QueueStats
+from helpdesk.queue.types import (
+    DecisionKeys,
+    Job,
+    JobRef,
+    JobState,
+    JobStatus,
+    QueuedTicket,
+    QueueStats,
+)
 
 log = logging.getLogger(__name__)
 _C = jobs.c
@@ -86,14 +94,17 @@ class WorkQueue:
         log.info("job enqueued", extra={"job_id": ref.job_id})
         return ref
 
-    def lease(self, owner: str, lease_s: float) -> Job | None:
-        """Take the next available job (queued and due, or with an expired lease) for `lease_s`."""
+    def lease(self, owner: str, lease_s: float, only: Collection[str] | None = None) -> Job | None:
+        """Take the next available job (queued and due, or with an expired lease) for `lease_s`.
+
+        `only` limits the choice to those job ids (a batch working off its own tickets).
+        """
         if lease_s <= 0:
             raise WorkQueueError(f"lease_s must be positive, not {lease_s}", remedy="pass > 0")
         with self._storage(), write_transaction(self.engine) as conn:
             now = self._clock()  # read under the lock: waiting for it must not age the lease
             while True:
-                row = conn.execute(ready_query(format_ts(now))).mappings().first()
+                row = conn.execute(ready_query(format_ts(now), only)).mappings().first()
                 if row is None:
                     return None
                 if row["state"] == "leased" and row["attempts"] >= row["max_attempts"]:
@@ -106,9 +117,12 @@ class WorkQueue:
         log.info("job leased", extra={"job_id": job.job_id, "attempt": job.attempt})
         return job
 
-    def complete(self, job: Job, decision: Mapping[str, Any]) -> bool:
+    def complete(
+        self, job: Job, decision: Mapping[str, Any], keys: DecisionKeys | None = None
+    ) -> bool:
         """Mark the job done and store its decision once; False when the lease is no longer ours."""
         text = dumps_json(decision, what="decision")
+        keys = keys or DecisionKeys()
         with self._storage(), write_transaction(self.engine) as conn:
             now = format_ts(self._clock())
             result = conn.execute(
@@ -128,6 +142,9 @@ class WorkQueue:
                     decision=text,
                     decided_by=job.owner,
                     decided_at=now,
+                    subject_id=job.subject_id,
+                    intent=keys.intent,
+                    received_at=keys.received_at or now,
                 )
             )
         log.info("job done", extra={"job_id": job.job_id, "attempt": job.attempt})
@@ -252,6 +269,7 @@ class WorkQueue:
                 max_attempts=self.max_attempts,
                 available_at=now,
                 payload=payload,
+                subject_id=ticket.subject_id,
                 created_at=now,
                 updated_at=now,
             )
