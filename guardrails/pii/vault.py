@@ -123,21 +123,7 @@ class PiiVault:
 
     def erase_subject(self, tenant: str, subject_id: str) -> bool:
         """Delete the subject's key and sealed originals; True when there was a key."""
-        keys = VAULT_KEYS.c
-        try:
-            with write_transaction(self.engine) as conn:
-                key_id = conn.execute(
-                    sa.select(keys.key_id).where(
-                        keys.tenant == tenant, keys.subject_id == subject_id
-                    )
-                ).scalar()
-                if key_id is None:
-                    return False
-                conn.execute(sa.delete(VAULT_KEYS).where(keys.key_id == key_id))
-                conn.execute(sa.delete(VAULT_ENTRIES).where(VAULT_ENTRIES.c.key_id == key_id))
-                return True
-        except SQLAlchemyError as exc:
-            raise describe_storage_failure(self.engine, exc) from None
+        return bool(shred_subject_keys(self.engine, subject_id, (tenant,)))
 
     def _subject_key(
         self, conn: sa.Connection, tenant: str, subject_id: str, *, lock: bool = True
@@ -241,3 +227,26 @@ class PiiVault:
                 remedy="restore the pii_vault_entries table from backup",
             ) from None
         return plain.decode("utf-8")
+
+
+def shred_subject_keys(
+    engine: sa.Engine, subject_id: str, tenants: Sequence[str] | None = None
+) -> tuple[str, ...]:
+    """Delete a subject's vault keys and sealed originals (no master key needed).
+
+    `tenants` None: every tenant. Returns the tenants whose key was deleted.
+    """
+    keys = VAULT_KEYS.c
+    query = sa.select(keys.tenant, keys.key_id).where(keys.subject_id == subject_id)
+    if tenants is not None:
+        query = query.where(keys.tenant.in_(list(tenants)))
+    try:
+        with write_transaction(engine) as conn:
+            found = conn.execute(query).all()
+            key_ids = [row.key_id for row in found]
+            if key_ids:
+                conn.execute(sa.delete(VAULT_ENTRIES).where(VAULT_ENTRIES.c.key_id.in_(key_ids)))
+                conn.execute(sa.delete(VAULT_KEYS).where(keys.key_id.in_(key_ids)))
+    except SQLAlchemyError as exc:
+        raise describe_storage_failure(engine, exc) from None
+    return tuple(sorted(str(row.tenant) for row in found))
