@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from lingua import IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
+from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
 
 # A handful of languages keeps the detector's memory near 190 MiB (high-accuracy models, loaded
 # on first use) and avoids confusing close relatives that no knowledge base here is written in.
@@ -37,3 +37,11 @@ def detect_language(text: str) -> str:
         return ""
     language = language_detector().detect_language_of(sample)
     return "" if language is None else language.iso_code_639_1.name.lower()
+
+
+def get_language_name(code: str) -> str:
+    """The English name of an ISO 639-1 code ("de" -> "German"); the code itself if unknown."""
+    try:
+        return Language.from_iso_code_639_1(IsoCode639_1.from_str(code)).name.title()
+    except ValueError:
+        return code

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -64,6 +65,11 @@ class ModelManifest(BaseModel):
     def get_total_size(self) -> int:
         """Bytes of all files."""
         return sum(f.size for f in self.files)
+
+    def get_digest(self) -> str:
+        """SHA-256 over every file's path and hash: one id for exactly these weights."""
+        lines = "".join(f"{f.path}\0{f.sha256}\n" for f in sorted(self.files, key=lambda f: f.path))
+        return hashlib.sha256(lines.encode()).hexdigest()
 
     def to_yaml(self) -> str:
         """Canonical YAML text (what a signature covers when written by Airlock)."""

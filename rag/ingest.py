@@ -226,9 +226,15 @@ class KnowledgeBase:
         )
         return True
 
-    def erase_subject(self, subject_id: str, actor: Actor) -> list[DocumentRecord]:
-        """Delete every document that names a data subject (GDPR erasure)."""
-        found = self.catalog.find_by_subject(subject_id)
+    def erase_subject(
+        self, subject_id: str, actor: Actor, tenant: str | None = None
+    ) -> list[DocumentRecord]:
+        """Delete every document that names a data subject (of `tenant`, or of any tenant)."""
+        found = [
+            record
+            for record in self.catalog.find_by_subject(subject_id)
+            if tenant is None or record.tenant == tenant
+        ]
         for record in found:
             self.delete(record.tenant, record.doc_id, actor)
         return found

@@ -15,6 +15,7 @@ from serving.types import ChatChunk, ChatRequest, ContextPassage, EngineHealth, 
 NO_PASSAGES = "I could not find anything in the knowledge base about this question."
 NO_ANSWER = "The knowledge base passages I was given do not answer this question."
 MODEL_NAME = "extractive"
+MIN_UNIT_TERMS = 2  # a ticket sentence with fewer content words is not a question on its own
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -88,15 +89,15 @@ class ExtractiveEngine:
         if not passages:
             return NO_PASSAGES
         sentences = _split(passages)
-        wanted = set(_terms(question))
-        if not sentences or not wanted:
+        units = _question_units(question)
+        if not sentences or not units:
             return NO_ANSWER
         df = Counter(t for s in sentences for t in s.terms)
-        idf = {t: math.log(1 + len(sentences) / df[t]) if df[t] else 0.0 for t in wanted}
-        total = sum(math.log(1 + len(sentences)) for _ in wanted)
+        ceiling = math.log(1 + len(sentences))
+        idf = {t: math.log(1 + len(sentences) / df[t]) if df[t] else 0.0 for u in units for t in u}
         scored = sorted(
             (
-                (sum(idf[t] for t in wanted & s.terms) / total, i, s)
+                (max(sum(idf[t] for t in u & s.terms) / (ceiling * len(u)) for u in units), i, s)
                 for i, s in enumerate(sentences)
             ),
             key=lambda item: (-item[0], item[1]),
@@ -140,6 +141,18 @@ class ExtractiveEngine:
     async def health(self) -> EngineHealth:
         """Always ready: it needs nothing but the request."""
         return EngineHealth(name=self.name, ok=True, model=MODEL_NAME)
+
+
+def _question_units(question: str) -> list[frozenset[str]]:
+    """The whole question and, in a longer message (a ticket), each of its sentences.
+
+    A sentence of the passages scores by the unit it covers best, so the greeting and
+    background of a ticket do not dilute the question it asks.
+    """
+    whole = frozenset(_terms(question))
+    parts = [frozenset(_terms(part)) for part in _SENTENCE_END.split(question)]
+    units = [whole, *(p for p in parts if len(p) >= MIN_UNIT_TERMS and p != whole)]
+    return [u for u in units if u]
 
 
 def _similar(a: frozenset[str], b: frozenset[str]) -> bool:
