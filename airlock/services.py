@@ -18,6 +18,9 @@ from audit.log import AuditLog, build_audit_log
 if TYPE_CHECKING:  # the guards and engines load models: imported when first built
     from guardrails.grounding import JudgeFn
     from guardrails.pipeline import GuardPipeline
+    from helpdesk.desk import TicketDesk
+    from models.embedder import Embedder
+    from models.store import ModelStore
     from serving.types import ChatModel
 
 JUDGE_MAX_TOKENS = 512  # one short verdict line per claim
@@ -69,11 +72,62 @@ async def build_services(settings: AirlockSettings) -> AsyncIterator[Services]:
         yield services
 
 
-def build_guards(settings: AirlockSettings, engine: Engine | None = None) -> GuardPipeline:
+def build_guards(
+    settings: AirlockSettings, engine: Engine | None = None, embedder: Embedder | None = None
+) -> GuardPipeline:
     """The guard pipeline with the grounding judge on the served model when one is named."""
     from guardrails.registry import build_guard_pipeline
 
-    return build_guard_pipeline(settings, engine=engine, judge=build_grounding_judge(settings))
+    judge = build_grounding_judge(settings)
+    return build_guard_pipeline(settings, engine=engine, embedder=embedder, judge=judge)
+
+
+@contextmanager
+def open_ticket_desk(services: Services) -> Iterator[TicketDesk]:
+    """The ticket pipeline over every part it needs, and the desk that queues and decides."""
+    from helpdesk.desk import TicketDesk
+    from helpdesk.intents import DEFAULT_MODEL_DIR, load_intent_model
+    from helpdesk.pipeline import PipelineParts, TicketPipeline
+    from helpdesk.policy import load_escalation_policy
+    from helpdesk.queue import WorkQueue
+    from helpdesk.queue.subjects import SubjectRecords
+    from helpdesk.signals import load_signals_policy
+    from helpdesk.writeback import WritebackDelivery
+    from models.embedder import load_embedder
+    from models.registry import build_model_store
+    from rag.registry import open_knowledge_base
+    from serving.engines import build_chat_model
+
+    settings, config = services.settings, services.settings.helpdesk
+    embedder = load_embedder(settings)
+    store = build_model_store(settings)
+    with open_knowledge_base(settings, services.engine, services.audit, embedder=embedder) as kb:
+        parts = PipelineParts(
+            guards=build_guards(settings, services.engine, embedder),
+            intents=load_intent_model(config.intent_model or DEFAULT_MODEL_DIR, embedder),
+            signals=load_signals_policy(config.priority_policy, config.routing_table),
+            escalation=load_escalation_policy(config.escalation_policy),
+            retriever=kb.retriever,
+            chat=build_chat_model(settings, store),
+            settings=config,
+            history=SubjectRecords(services.engine),
+            model_hashes=get_model_hashes(settings, store),
+        )
+        queue = WorkQueue(services.engine, max_attempts=config.max_attempts)
+        delivery = WritebackDelivery(config.writeback, services.audit)
+        desk = TicketDesk(TicketPipeline(parts), queue, services.audit, config, deliver=delivery)
+        try:
+            yield desk
+        finally:
+            desk.close()
+            delivery.close()
+
+
+def get_model_hashes(settings: AirlockSettings, store: ModelStore) -> dict[str, str]:
+    """Content hash of each engine's model that the local registry holds (by model id)."""
+    ids = {config.model for config in settings.serving.engines if config.model}
+    held = {manifest.id: manifest for manifest in store.list_manifests()}
+    return {model: held[model].get_digest() for model in sorted(ids) if model in held}
 
 
 def build_grounding_judge(settings: AirlockSettings) -> JudgeFn | None:

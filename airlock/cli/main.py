@@ -16,6 +16,7 @@ from airlock.cli.kb_cmd import kb
 from airlock.cli.models_cmd import models
 from airlock.cli.serving_cmd import serving
 from airlock.cli.system_cmd import config, db, demo
+from airlock.cli.tickets_cmd import subjects, tickets
 from airlock.errors import AirlockError
 from airlock.logs import bound_context
 from airlock.offline import enforce_offline
@@ -48,6 +49,8 @@ cli.add_command(kb)
 cli.add_command(serving)
 cli.add_command(guard)
 cli.add_command(intents)
+cli.add_command(tickets)
+cli.add_command(subjects)
 cli.add_command(demo)
 
 
