@@ -6,12 +6,13 @@ import asyncio
 import getpass
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from airlock.config import render_settings
 from airlock.db import get_schema_revision
-from airlock.services import Services, build_guards, open_services
+from airlock.services import Services, build_guards, open_services, open_ticket_desk
 from airlock.settings import AirlockSettings
 from audit.events import Actor, AuditEvent
 from audit.export import export_events, verify_export
@@ -20,6 +21,8 @@ from audit.signing import get_public_pem
 from audit.verify import verify_log
 from guardrails.pipeline import GuardPipeline, PipelineVerdict
 from guardrails.types import GuardContext
+from helpdesk.replay import read_tickets, replay
+from helpdesk.summary import ReplaySummary
 from models.embedder import load_embedder
 from models.registry import build_model_store
 from rag.ingest import IngestTarget
@@ -39,6 +42,8 @@ _DEMO_TICKET = (
 )
 _INVENTED_DRAFT = "A password reset link stays valid for 72 hours after it is sent [1]."
 _DEMO_TENANT = "demo"
+# Seed cases of examples/tickets.jsonl shown one per line (the rest are counted).
+_SHOWN = ("T-1001", "T-1002", "T-1004", "T-1005", "T-1007", "T-1008", "T-1012", "T-1015", "T-1020")
 _INSTRUCTIONS = "Answer the customer's question only from the passages; cite them as [n]."
 # The sample knowledge base of a fictional company, beside the package in a source checkout.
 _EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "kb"
@@ -52,16 +57,51 @@ def run_demo(settings: AirlockSettings, *, once: bool, echo: Echo) -> None:
         _record_startup(services, actor, echo)
         _verify_and_export(services, echo)
         _answer_from_knowledge_base(services, actor, echo)
+        _work_tickets(services, actor, echo)
         services.audit.append(AuditEvent("system.stopped", actor=actor, resource_type="demo"))
-    echo("10. On shutdown the audit log wrote a final signed checkpoint.")
+    echo("11. On shutdown the audit log wrote a final signed checkpoint.")
     echo("")
-    echo("What runs today: configuration, storage with migrations, the tamper-evident audit log,")
-    echo("the model registry, the knowledge base, the generation engines (`airlock serving up`")
-    echo("serves them) and the guardrails (`airlock guard ...` runs them over files). The ticket")
-    echo("pipeline and the API arrive with later issues;")
+    echo("Next: `airlock tickets process --input YOUR.jsonl --output decisions.jsonl` replays your")
+    echo("own tickets; `airlock subjects erase ID` erases a customer. The API arrives with a later")
+    echo("issue; until then the demo exits here" + ("." if once else " (with or without --once)."))
+
+
+def _work_tickets(services: Services, actor: Actor, echo: Echo) -> None:
+    """The example tickets through the durable queue and the whole pipeline."""
+    tickets = _EXAMPLES.parent / "tickets.jsonl"
+    if not tickets.is_file():
+        return
     echo(
-        "until then there is no ticket to work on, so the demo exits here"
-        + ("." if once else " (with or without --once).")
+        f"10. The example tickets of {_rel(tickets)} through the durable queue and the whole "
+        "pipeline; the seed cases:"
+    )
+    with open_ticket_desk(services) as desk:
+        summary = ReplaySummary()
+        started = time.perf_counter()
+        for row in replay(desk, read_tickets(tickets), owner="demo", actor=actor):
+            summary.add(row)
+            if row.data.get("ticket_id") in _SHOWN:
+                echo(_describe_record(row.data))
+        report = summary.to_dict(time.perf_counter() - started)
+    echo(
+        f"    {report['rows']} tickets ({report['decided']} decided now, "
+        f"{report['already_decided']} in an earlier run): automatic replies "
+        f"{report['auto_reply_rate']:.0%}, actions {report['actions']}."
+    )
+
+
+def _describe_record(record: dict[str, object]) -> str:
+    """One line per decision: ticket, action, intent, route and the first reason."""
+    decision = record["decision"]
+    intent = record["intent"]
+    route = record["route"]
+    assert isinstance(decision, dict) and isinstance(route, dict)
+    label = intent.get("label") if isinstance(intent, dict) else "not analysed"
+    reasons = decision["reasons"]
+    why = f": {'; '.join(reasons[:2])}" if reasons else ""
+    return (
+        f"    {record['ticket_id']} -> {decision['action']} (intent {label}, route "
+        f"{route['team']}){why}"
     )
 
 

@@ -102,9 +102,10 @@ def open_ticket_desk(services: Services) -> Iterator[TicketDesk]:
     embedder = load_embedder(settings)
     store = build_model_store(settings)
     with open_knowledge_base(settings, services.engine, services.audit, embedder=embedder) as kb:
+        intents = load_intent_model(config.intent_model or DEFAULT_MODEL_DIR, embedder)
         parts = PipelineParts(
             guards=build_guards(settings, services.engine, embedder),
-            intents=load_intent_model(config.intent_model or DEFAULT_MODEL_DIR, embedder),
+            intents=intents,
             signals=load_signals_policy(config.priority_policy, config.routing_table),
             escalation=load_escalation_policy(config.escalation_policy),
             retriever=kb.retriever,
@@ -112,6 +113,7 @@ def open_ticket_desk(services: Services) -> Iterator[TicketDesk]:
             settings=config,
             history=SubjectRecords(services.engine),
             model_hashes=get_model_hashes(settings, store),
+            shared_embedding=intents.embedder is kb.retriever.embedder,
         )
         queue = WorkQueue(services.engine, max_attempts=config.max_attempts)
         delivery = WritebackDelivery(config.writeback, services.audit)

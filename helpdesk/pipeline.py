@@ -15,6 +15,7 @@ from guardrails.pipeline import GuardPipeline, PipelineVerdict
 from guardrails.types import GuardContext
 from helpdesk.drafting import cite, clean_text, draft_messages
 from helpdesk.intents import IntentModel, IntentPrediction
+from helpdesk.intents.data import clip_text
 from helpdesk.policy import DecisionInput, EscalationPolicy, decide
 from helpdesk.queue.rows import format_ts
 from helpdesk.queue.subjects import SubjectRecords
@@ -43,6 +44,7 @@ class PipelineParts:
     settings: HelpdeskSettings
     history: SubjectRecords | None = None  # None: no repeat counting
     model_hashes: Mapping[str, str] = field(default_factory=dict)  # model id -> content hash
+    shared_embedding: bool = False  # the intent model and the retriever embed with one model
 
 
 class StageClock:
@@ -111,14 +113,16 @@ class TicketPipeline:
         parts = self.parts
         context = GuardContext(tenant=ticket.tenant, subject_id=ticket.customer.id)
         with clock.stage("input_guards"):
-            checked, predicted = await asyncio.gather(
+            # The ticket is embedded once, beside the guards: for its intent and, when the
+            # knowledge base uses the same model, as the dense half of retrieval.
+            checked, vectors = await asyncio.gather(
                 parts.guards.check_input(text, context),
-                asyncio.to_thread(parts.intents.predict, [text]),
+                asyncio.to_thread(parts.intents.embedder.embed, [clip_text(text)]),
             )
         redacted = checked.redacted if checked.redacted is not None else text
         notes: list[str] = []
         with clock.stage("classify"):
-            intent = predicted[0]
+            intent = parts.intents.predict([text], vectors)[0]
             signals = self._signals(ticket, text, intent, checked, now)
         passages: list[Passage] = []
         draft: ChatResult | None = None
@@ -127,7 +131,10 @@ class TicketPipeline:
             with clock.stage("retrieve"):
                 scope = AccessScope(tenant=ticket.tenant)
                 passages = await parts.retriever.retrieve(
-                    redacted, top_k=parts.settings.top_k, scope=scope
+                    redacted,
+                    top_k=parts.settings.top_k,
+                    scope=scope,
+                    vector=vectors[0].tolist() if parts.shared_embedding else None,
                 )
             with clock.stage("generate"):
                 draft = await self._draft(redacted, passages, signals.language, notes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from airlock.settings import RagSettings
@@ -22,8 +23,15 @@ MAX_CONSISTENCY_TRIES = 3
 class Retriever(Protocol):
     """Passages for a query, restricted to what the scope may see."""
 
-    async def retrieve(self, query: str, *, top_k: int, scope: AccessScope) -> list[Passage]:
-        """The best `top_k` passages."""
+    async def retrieve(
+        self,
+        query: str,
+        *,
+        top_k: int,
+        scope: AccessScope,
+        vector: Sequence[float] | None = None,
+    ) -> list[Passage]:
+        """The best `top_k` passages; `vector`: the query's embedding when already computed."""
         ...
 
 
@@ -56,17 +64,36 @@ class MilvusRetriever:
         self.settings = settings
         self.collection = f"{settings.collection_prefix}{catalog.kb}"
 
-    async def retrieve(self, query: str, *, top_k: int, scope: AccessScope) -> list[Passage]:
+    async def retrieve(
+        self,
+        query: str,
+        *,
+        top_k: int,
+        scope: AccessScope,
+        vector: Sequence[float] | None = None,
+    ) -> list[Passage]:
         """The best `top_k` chunks for the query within the scope."""
-        return await asyncio.to_thread(self.search, query, top_k=top_k, scope=scope)
+        return await asyncio.to_thread(self.search, query, top_k=top_k, scope=scope, vector=vector)
 
-    def search(self, query: str, *, top_k: int, scope: AccessScope) -> list[Passage]:
-        """Blocking form of `retrieve` (for the CLI and evaluation)."""
+    def search(
+        self,
+        query: str,
+        *,
+        top_k: int,
+        scope: AccessScope,
+        vector: Sequence[float] | None = None,
+    ) -> list[Passage]:
+        """Blocking form of `retrieve` (for the CLI and evaluation).
+
+        `vector` is the query's embedding by this retriever's model when the caller has it
+        already (the ticket pipeline embeds a ticket once for intent and retrieval); the
+        BM25 side always searches `query`.
+        """
         text = self._limit(query)
         if not text.strip():
             return []
-        vector = self.embedder.embed([text])[0].tolist()
-        hits = self._consistent(vector, text, scope, max(self.settings.candidates, top_k * 2))
+        dense = list(vector) if vector is not None else self.embedder.embed([text])[0].tolist()
+        hits = self._consistent(dense, text, scope, max(self.settings.candidates, top_k * 2))
         return rank_chunks(hits)[:top_k]
 
     def _consistent(

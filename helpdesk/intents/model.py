@@ -64,11 +64,20 @@ class IntentModel:
         weights = np.exp(logits)
         return np.asarray(weights / weights.sum(axis=1, keepdims=True))
 
-    def predict(self, texts: Sequence[str]) -> list[IntentPrediction]:
-        """Label and confidence per text; empty texts are `oos` with confidence 0."""
+    def predict(
+        self, texts: Sequence[str], vectors: np.ndarray | None = None
+    ) -> list[IntentPrediction]:
+        """Label and confidence per text; empty texts are `oos` with confidence 0.
+
+        `vectors`: the embeddings of `clip_text(text)` for each text, when the caller has them.
+        """
         clipped = [clip_text(text) for text in texts]
         filled = [i for i, text in enumerate(clipped) if text]
-        probs = self.probabilities([clipped[i] for i in filled])
+        chosen = [clipped[i] for i in filled]
+        if vectors is None:
+            probs = self.probabilities(chosen)
+        else:
+            probs = self.probabilities_from(chosen, np.asarray(vectors)[filled])
         results = [IntentPrediction(OOS_LABEL, 0.0)] * len(texts)
         for row, index in enumerate(filled):
             results[index] = decide(probs[row], self.labels, self.oos_threshold)

@@ -25,12 +25,17 @@ def test_demo_once_writes_verifies_and_exports_the_audit_log(
     assert "anna.berg@example.com" not in first.out.split("the model and the logs get:")[1]
     assert "Output guards on that answer: allowed: grounding: ok" in first.out
     assert "72 hours after it is sent [1].': BLOCKED: grounding: ungrounded" in first.out
+    assert "T-1001 -> auto_reply (intent account_password, route accounts)" in first.out
+    assert "T-1020 -> escalate" in first.out and "asked 4 times within 24 h" in first.out
+    assert "50 tickets (50 decided now, 0 in an earlier run)" in first.out
     second = run_cli("demo", "--once")  # a second run continues the same chain
-    # 4 startup events, 45 documents ingested, 1 stop; the second run finds them unchanged
-    assert second.code == 0 and "(seq 51..54)" in second.out
+    # 4 startup events, 45 documents ingested, 50 tickets received and decided, 1 stop; the
+    # second run finds the documents unchanged and the tickets decided
+    assert second.code == 0 and "(seq 151..154)" in second.out
     assert "(0 new or changed, 0 chunks written" in second.out
+    assert "50 tickets (0 decided now, 50 in an earlier run)" in second.out
     verify = run_cli("audit", "verify")
-    assert verify.code == 0 and "audit log intact: 55 events" in verify.out
+    assert verify.code == 0 and "audit log intact: 155 events" in verify.out
     exports = sorted((tmp_path / ".airlock" / "exports").glob("*.jsonl"))
     key = tmp_path / ".airlock" / "audit-public-key.pem"
     offline = run_cli("audit", "verify", "--export", str(exports[-1]), "--public-key", str(key))
