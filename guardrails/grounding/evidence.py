@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -14,11 +12,6 @@ import numpy as np
 from guardrails.grounding.checks import SourceFacts, index_sources
 from guardrails.grounding.claims import clean_sentence, split_sentences
 from guardrails.grounding.lexicon import get_tokens, is_content, stem
-from models.embedder import Embedder
-
-# Texts per embedding batch: a batch is padded to its longest text, so similar lengths go
-# together; on one core, small batches of similar length cost less than one padded batch.
-LENGTH_BATCH = 4
 
 
 @dataclass(frozen=True)
@@ -112,45 +105,3 @@ def pick_candidates(
         )
         chosen.update(dict.fromkeys(ranked[:per_claim]))
     return sorted(chosen)
-
-
-def embed_by_length(embedder: Embedder, texts: Sequence[str]) -> list[np.ndarray]:
-    """Vectors for the texts, embedded in batches of similar length (less padding to compute)."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    vectors: list[np.ndarray] = [np.empty(0, dtype=np.float32)] * len(texts)
-    for start in range(0, len(order), LENGTH_BATCH):
-        chunk = order[start : start + LENGTH_BATCH]
-        for i, vector in zip(chunk, embedder.embed([texts[i] for i in chunk]), strict=True):
-            vectors[i] = vector
-    return vectors
-
-
-class CachingEmbedder:
-    """An embedder that remembers recent passage sentences (knowledge-base text repeats)."""
-
-    def __init__(self, embedder: Embedder, max_entries: int = 8192) -> None:
-        self._embedder = embedder
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._max_entries = max_entries
-        self._lock = threading.Lock()
-        self.model_id = embedder.model_id
-        self.dimension = embedder.dimension
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Vectors for the texts, computing only those not cached, in one batch."""
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if missing:
-            fresh = embed_by_length(self._embedder, missing)
-            with self._lock:
-                for text, vector in zip(missing, fresh, strict=True):
-                    self._cache[text] = vector
-                    self._cache.move_to_end(text)
-                while len(self._cache) > self._max_entries:
-                    self._cache.popitem(last=False)
-        rows = [self._cache.get(t) for t in texts]
-        if any(row is None for row in rows):  # evicted meanwhile by a concurrent caller
-            return self._embedder.embed(list(texts))
-        return np.stack([r for r in rows if r is not None]).astype(np.float32, copy=False)

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 
 from airlock.settings import AirlockSettings
 from guardrails.errors import GuardInputError
-from guardrails.grounding.evidence import CachingEmbedder
 from guardrails.grounding.judge import (
     JudgeFn,
     build_judge_messages,
@@ -21,6 +20,7 @@ from guardrails.grounding.result import ClaimAssessment, GroundingResult
 from guardrails.grounding.scorer import GroundingScorer, ScoredClaim
 from guardrails.types import GuardContext, GuardVerdict
 from models.embedder import Embedder, load_embedder
+from models.embedding_cache import CachingEmbedder
 
 log = logging.getLogger(__name__)
 

@@ -211,8 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--c", type=float, default=1.0, help="inverse L2 regularisation")
     args = parser.parse_args(argv)
     from airlock.config import load_settings
-    from guardrails.grounding.evidence import CachingEmbedder
     from models.embedder import load_embedder
+    from models.embedding_cache import CachingEmbedder
 
     embedder = CachingEmbedder(load_embedder(load_settings()), max_entries=200_000)
     samples: list[Sample] = []

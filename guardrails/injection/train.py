@@ -15,7 +15,6 @@ import argparse
 import logging
 import math
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from guardrails.injection.metrics import injection_metrics
 from guardrails.injection.model import InjectionModel, save_model
 from guardrails.injection.rules import scan_rules
 from models.embedder import Embedder
+from models.embedding_cache import CachingEmbedder
 from models.store import hash_file
 
 log = logging.getLogger(__name__)
@@ -47,25 +47,6 @@ EMBEDDING_WEIGHT = 0.35
 UNTUNED_THRESHOLD = 0.5
 UNTUNED_CASCADE_PROBABILITY = 0.05
 SEED = 0
-
-
-class CachedEmbedder:
-    """An embedder that embeds each distinct text once (folds re-use the same windows)."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
-        self.model_id = inner.model_id
-        self.dimension = inner.dimension
-        self._cache: dict[str, np.ndarray] = {}
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Vectors for the texts, computing only the ones not seen before."""
-        missing = list(dict.fromkeys(text for text in texts if text not in self._cache))
-        if missing:
-            self._cache.update(zip(missing, self.inner.embed(missing), strict=True))
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.vstack([self._cache[text] for text in texts])
 
 
 def _logistic(c: float) -> LogisticRegression:
@@ -188,7 +169,7 @@ def _tune(
 def train(inputs: TrainingInputs, out: Path, embedder: Embedder) -> dict[str, Any]:
     """Cross-validate, tune, fit on every row, write the model; return the manifest written."""
     rows, extra = inputs.load()
-    cached = CachedEmbedder(embedder)
+    cached = CachingEmbedder(embedder, max_entries=None, by_length=False)
     threshold, cascade, report = _tune(rows, extra, cached, inputs.folds)
     model = fit_model(rows + extra, cached, raw_threshold=threshold, cascade_logit=cascade)
     results = InjectionClassifier(model, cached).score_many([row["text"] for row in rows])

@@ -24,25 +24,9 @@ from helpdesk.intents.fit import train_intent_model
 from helpdesk.intents.metrics import evaluate_intents, score_predictions
 from helpdesk.intents.model import IntentModel, decide
 from models.embedder import Embedder
+from models.embedding_cache import CachingEmbedder
 
 _SUMMARY = ("rows", "accuracy", "in_scope_accuracy", "oos_recall", "oos_precision", "macro_f1")
-
-
-class CachingEmbedder:
-    """An embedder that embeds each distinct text once (the estimates re-use texts)."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner, self.model_id, self.dimension = inner, inner.model_id, inner.dimension
-        self._vectors: dict[str, np.ndarray] = {}
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Vectors of the texts, from the cache where possible."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-        if missing:
-            self._vectors.update(zip(missing, self.inner.embed(missing), strict=True))
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.stack([self._vectors[t] for t in texts])
 
 
 def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -131,7 +115,9 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     enforce_offline()
     try:
-        embedder = CachingEmbedder(load_embedder(load_settings(args.config)))
+        embedder = CachingEmbedder(
+            load_embedder(load_settings(args.config)), max_entries=None, by_length=False
+        )
         rows = read_labelled(args.data)
         if args.val:
             result = crossfit_estimate(rows, read_labelled(args.val), embedder, seed=args.seed)

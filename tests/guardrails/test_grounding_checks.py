@@ -133,7 +133,7 @@ def test_synthetic_rows_name_the_documents_they_come_from() -> None:
 def test_length_batched_embedding_keeps_each_text_its_vector() -> None:
     import numpy as np
 
-    from guardrails.grounding.evidence import CachingEmbedder
+    from models.embedding_cache import CachingEmbedder
 
     class CountingEmbedder:
         model_id, dimension = "fake", 2

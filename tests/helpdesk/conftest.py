@@ -13,8 +13,8 @@ from airlock.settings import AirlockSettings
 from audit.events import Actor
 from helpdesk.desk import TicketDesk
 from helpdesk.intents import IntentModel, read_labelled, train_intent_model
-from helpdesk.intents.crossval import CachingEmbedder
 from models.embedder import Embedder, load_embedder
+from models.embedding_cache import CachingEmbedder
 from rag.ingest import IngestTarget
 from rag.loaders import load_paths
 from rag.registry import open_knowledge_base
@@ -32,7 +32,7 @@ def raw_embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
 @pytest.fixture(scope="session")
 def embedder(raw_embedder: Embedder) -> Embedder:
     """The real embedder, embedding each distinct text once for the whole session."""
-    return CachingEmbedder(raw_embedder)
+    return CachingEmbedder(raw_embedder, max_entries=None, by_length=False)
 
 
 @pytest.fixture(scope="session")
