@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the guards and engines load models: imported when first bui
     from serving.types import ChatModel
 
 JUDGE_MAX_TOKENS = 512  # one short verdict line per claim
+TICKET_VECTORS = 4096  # texts whose embeddings the ticket pipeline keeps (about 6 MiB)
 
 
 @dataclass(frozen=True)
@@ -94,12 +95,14 @@ def open_ticket_desk(services: Services) -> Iterator[TicketDesk]:
     from helpdesk.signals import load_signals_policy
     from helpdesk.writeback import WritebackDelivery
     from models.embedder import load_embedder
+    from models.embedding_cache import CachingEmbedder
     from models.registry import build_model_store
     from rag.registry import open_knowledge_base
     from serving.engines import build_chat_model
 
     settings, config = services.settings, services.settings.helpdesk
-    embedder = load_embedder(settings)
+    # Cached: a batch warms it ahead of the tickets, and guards re-embed texts the pipeline saw.
+    embedder = CachingEmbedder(load_embedder(settings), TICKET_VECTORS, by_length=False)
     store = build_model_store(settings)
     with open_knowledge_base(settings, services.engine, services.audit, embedder=embedder) as kb:
         intents = load_intent_model(config.intent_model or DEFAULT_MODEL_DIR, embedder)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -95,6 +95,10 @@ class TicketDesk:
                 )
             )
         return ref
+
+    def warm(self, tickets: Sequence[Ticket]) -> None:
+        """Prepare a batch of tickets about to be worked (their embeddings, in one batch)."""
+        self.pipeline.warm(tickets)
 
     def handle(self, job: Job) -> Outcome:
         """Decide one leased job (the queue's handler)."""

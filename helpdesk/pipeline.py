@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -47,6 +47,11 @@ class PipelineParts:
     shared_embedding: bool = False  # the intent model and the retriever embed with one model
 
 
+def embedding_text(text: str) -> str:
+    """What the pipeline embeds of a cleaned ticket text (the intent model's clipped text)."""
+    return clip_text(text)
+
+
 class StageClock:
     """Milliseconds per stage, in the order the stages ran."""
 
@@ -75,6 +80,11 @@ class TicketPipeline:
 
     def __init__(self, parts: PipelineParts) -> None:
         self.parts = parts
+
+    def warm(self, tickets: Sequence[Ticket]) -> None:
+        """Embed these tickets in one batch ahead of `process` (a caching embedder keeps them)."""
+        texts = [embedding_text(clean_text(t.get_text()).text) for t in tickets]
+        self.parts.intents.embedder.embed([text for text in texts if text])
 
     async def process(self, ticket: Ticket, *, now: datetime | None = None) -> DecisionRecord:
         """Run every stage; tickets that cannot be analysed get a record that says why."""
@@ -117,7 +127,7 @@ class TicketPipeline:
             # knowledge base uses the same model, as the dense half of retrieval.
             checked, vectors = await asyncio.gather(
                 parts.guards.check_input(text, context),
-                asyncio.to_thread(parts.intents.embedder.embed, [clip_text(text)]),
+                asyncio.to_thread(parts.intents.embedder.embed, [embedding_text(text)]),
             )
         redacted = checked.redacted if checked.redacted is not None else text
         notes: list[str] = []

@@ -116,6 +116,8 @@ def _replay_chunk(
         except TicketError as exc:
             refs.append(BadRow(0, item.id, exc.message))
     jobs = [ref for ref in refs if isinstance(ref, JobRef)]
+    waiting = {(ref.tenant, ref.ticket_id) for ref in jobs if ref.state not in ("done", "dead")}
+    desk.warm([t for t in chunk if isinstance(t, Ticket) and (t.tenant, t.id) in waiting])
     _work_off(desk, jobs, owner)
     for ref in refs:
         if isinstance(ref, BadRow):
