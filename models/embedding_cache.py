@@ -54,6 +54,9 @@ class CachingEmbedder:
         keys = [_digest(text) for text in texts]
         with self._lock:
             missing = dict.fromkeys(k for k in keys if k not in self._cache)
+            for key in keys:
+                if key in self._cache:
+                    self._cache.move_to_end(key)  # used now: evicted last
         if missing:
             wanted = {key: text for key, text in zip(keys, texts, strict=True) if key in missing}
             fresh = self._compute(list(wanted.values()))
@@ -65,9 +68,6 @@ class CachingEmbedder:
                     self._cache.popitem(last=False)
         with self._lock:
             rows = [self._cache.get(key) for key in keys]
-            for key in keys:
-                if key in self._cache:
-                    self._cache.move_to_end(key)  # used: the last to be evicted
         if any(row is None for row in rows):  # evicted meanwhile by a concurrent caller
             return self._embedder.embed(list(texts))
         return np.stack([r for r in rows if r is not None]).astype(np.float32, copy=False)
