@@ -102,7 +102,7 @@ def open_ticket_desk(services: Services) -> Iterator[TicketDesk]:
 
     settings, config = services.settings, services.settings.helpdesk
     # Cached: a batch warms it ahead of the tickets, and guards re-embed texts the pipeline saw.
-    embedder = CachingEmbedder(load_embedder(settings), TICKET_VECTORS, by_length=False)
+    embedder = CachingEmbedder(load_embedder(settings), TICKET_VECTORS)
     store = build_model_store(settings)
     with open_knowledge_base(settings, services.engine, services.audit, embedder=embedder) as kb:
         intents = load_intent_model(config.intent_model or DEFAULT_MODEL_DIR, embedder)

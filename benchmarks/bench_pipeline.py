@@ -8,13 +8,15 @@ Run from the repository root (on an otherwise idle machine):
 
     .venv/bin/python benchmarks/bench_pipeline.py [--tickets 2000] [--runs 200]
 
-Latency: each example ticket's body is extended with the bodies of other tickets in its language
-to exactly 1,000 characters (cut at a word), given a new id and customer, and run through
-`TicketPipeline.process` one at a time after a warm-up (guards, intent, retrieval over the sample
-knowledge base in Milvus Lite, extractive draft, output guards, decision). Throughput: the real
-command in a subprocess on a fresh data directory whose knowledge base holds examples/kb, over
-examples/tickets.jsonl repeated with new ticket and customer ids; its resident memory is sampled
-every 0.5 s.
+Latency: each example ticket's body is extended with the bodies of other tickets in its
+language to exactly 1,000 characters (cut at a word), given a new id and customer, and run
+through `TicketPipeline.process` one at a time after a warm-up (guards, intent, retrieval over
+the sample knowledge base in Milvus Lite, extractive draft, output guards, decision). Every
+latency ticket gets a reference number, so no embedding comes from the cache. Throughput: the
+real command in a subprocess on a fresh data directory whose knowledge base holds examples/kb,
+over examples/tickets.jsonl repeated with new ticket and customer ids, once as is (repeated
+texts find their embeddings in the cache) and once with a reference number in every body (no
+text repeats); its resident memory is sampled every 0.5 s.
 """
 
 from __future__ import annotations
@@ -76,6 +78,12 @@ def long_tickets(rows: list[dict[str, Any]]) -> list[Ticket]:
     return tickets
 
 
+def unique(ticket: Ticket, n: int) -> Ticket:
+    """The ticket with a reference number appended (a text never seen before)."""
+    body = f"{ticket.body} (Ref. {n:05d})"
+    return ticket.model_copy(update={"id": f"{ticket.id}-{n}", "body": body})
+
+
 def prepare(data_dir: Path) -> AirlockSettings:
     """Settings on `data_dir` with examples/kb ingested for tenant demo."""
     settings = load_settings(overrides={"data_dir": str(data_dir)}, environ={})
@@ -97,7 +105,8 @@ def measure_latency(desk: TicketDesk, tickets: list[Ticket], runs: int) -> dict[
         stages: dict[str, list[float]] = {}
         actions: dict[str, int] = {}
         for i in range(runs):
-            ticket = tickets[i % len(tickets)]
+            # A reference number makes every text new: no embedding comes from the cache.
+            ticket = unique(tickets[i % len(tickets)], i)
             record = loop.run_until_complete(desk.pipeline.process(ticket))
             actions[record.decision.action] = actions.get(record.decision.action, 0) + 1
             latency = dict(record.latency_ms)
@@ -118,24 +127,31 @@ def measure_intents(desk: TicketDesk, tickets: list[Ticket], runs: int) -> dict[
     model = desk.pipeline.parts.intents
     times = []
     for i in range(runs):
-        text = tickets[i % len(tickets)].get_text()
+        text = unique(tickets[i % len(tickets)], runs + i).get_text()
         started = time.perf_counter()
         model.predict([text])
         times.append((time.perf_counter() - started) * 1000)
     return {f"p{q}": round(percentile(times, q), 2) for q in (50, 95)}
 
 
-def measure_throughput(settings: AirlockSettings, count: int, work: Path) -> dict[str, Any]:
-    """The real `airlock tickets process` over `count` tickets, with its RSS sampled."""
+def measure_throughput(
+    settings: AirlockSettings, count: int, work: Path, *, distinct: bool
+) -> dict[str, Any]:
+    """The real `airlock tickets process` over `count` tickets, with its RSS sampled.
+
+    `distinct`: each repetition's bodies get a reference number, so no text repeats (repeated
+    texts find their embeddings in the cache; historical tickets rarely repeat word for word).
+    """
     rows = _rows()
-    source = work / "tickets-repeated.jsonl"
+    source = work / f"tickets-{'distinct' if distinct else 'repeated'}.jsonl"
     with source.open("w", encoding="utf-8") as out:
         for n in range(count):
             row = rows[n % len(rows)]
             block = n // len(rows)
             customer = {**row["customer"], "id": f"{row['customer']['id']}-r{block}"}
-            out.write(json.dumps({**row, "id": f"{row['id']}-r{block}", "customer": customer}))
-            out.write("\n")
+            body = f"{row['body']} (Ref. {block:05d})" if distinct and row["body"] else row["body"]
+            data = {**row, "id": f"{row['id']}-r{block}", "customer": customer, "body": body}
+            out.write(json.dumps(data) + "\n")
     env = {**os.environ, "AIRLOCK__DATA_DIR": str(settings.data_dir)}
     command = [
         str(REPO / ".venv" / "bin" / "airlock"),
@@ -144,7 +160,7 @@ def measure_throughput(settings: AirlockSettings, count: int, work: Path) -> dic
         "--input",
         str(source),
         "--output",
-        str(work / "decisions.jsonl"),
+        str(work / f"decisions-{source.stem}.jsonl"),
         "--json",
     ]
     started = time.perf_counter()
@@ -176,8 +192,9 @@ def main() -> None:
         with open_services(settings) as services, open_ticket_desk(services) as desk:
             result["latency"] = measure_latency(desk, tickets, args.runs)
             result["intent_ms"] = measure_intents(desk, tickets, args.runs)
-        throughput_settings = prepare(Path(tmp) / "throughput")
-        result["throughput"] = measure_throughput(throughput_settings, args.tickets, Path(tmp))
+        for name, distinct in (("throughput", False), ("throughput_distinct", True)):
+            fresh = prepare(Path(tmp) / name)
+            result[name] = measure_throughput(fresh, args.tickets, Path(tmp), distinct=distinct)
     report(result)
     out = BENCHMARKS / "out" / f"pipeline-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
     out.parent.mkdir(exist_ok=True)
@@ -194,16 +211,17 @@ def report(result: dict[str, Any]) -> None:
     )
     print(f"actions: {result['latency']['actions']}")
     print(f"intent prediction per ticket: {result['intent_ms']}")
-    throughput = result["throughput"]
-    summary = throughput["summary"]
-    rss = [mb for _, mb in throughput["rss_mib"]]
-    print(
-        f"tickets process: {summary.get('decided')} decided in {summary.get('seconds')} s "
-        f"= {summary.get('tickets_per_s')} tickets/s (wall with start-up {throughput['wall_s']} s)"
-    )
-    if rss:
-        marks = [rss[len(rss) // 4], rss[len(rss) // 2], rss[3 * len(rss) // 4], rss[-1]]
-        print(f"RSS at 25/50/75/100 % of the run: {marks} MiB (peak {max(rss)})")
+    for name in ("throughput", "throughput_distinct"):
+        throughput = result[name]
+        summary = throughput["summary"]
+        rss = [mb for _, mb in throughput["rss_mib"]]
+        print(
+            f"{name}: {summary.get('decided')} decided in {summary.get('seconds')} s = "
+            f"{summary.get('tickets_per_s')} tickets/s (with start-up {throughput['wall_s']} s)"
+        )
+        if rss:
+            marks = [rss[len(rss) // 4], rss[len(rss) // 2], rss[3 * len(rss) // 4], rss[-1]]
+            print(f"  RSS at 25/50/75/100 % of the run: {marks} MiB (peak {max(rss)})")
 
 
 if __name__ == "__main__":
