@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -75,29 +75,47 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 def _check_environment_keys(env: Mapping[str, str]) -> None:
     """pydantic-settings ignores unknown prefixed variables; a typo must not pass silently."""
-    for name, value in env.items():
-        if not name.upper().startswith(ENV_PREFIX):
-            continue
-        parts = name[len(ENV_PREFIX) :].lower().split("__")
-        model: type[BaseModel] = AirlockSettings
-        for i, part in enumerate(parts):
-            field = model.model_fields.get(part)
-            if field is None:
-                allowed = ", ".join(sorted(model.model_fields))
-                key = ".".join(parts[: i + 1])
-                raise ConfigError(
-                    f"environment variable {name}={value!r}: unknown key {key!r}; "
-                    f"allowed here: {allowed}",
-                    remedy="fix or unset the variable",
-                )
-            annotation = field.annotation
-            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                model = annotation
-            elif i != len(parts) - 1:
-                raise ConfigError(
-                    f"environment variable {name}: {'.'.join(parts[: i + 1])} is not a section",
-                    remedy="fix or unset the variable",
-                )
+    for name in env:
+        if name.upper().startswith(ENV_PREFIX):
+            _check_environment_key(name, name[len(ENV_PREFIX) :].lower().split("__"))
+
+
+def _check_environment_key(name: str, parts: list[str]) -> None:
+    """Walk the settings tree along `parts`; a dict of sections takes any key (a tenant)."""
+    model: type[BaseModel] = AirlockSettings
+    i = 0
+    while i < len(parts):
+        field = model.model_fields.get(parts[i])
+        if field is None:
+            # The value is not echoed: a misspelt secret variable must not land in a terminal.
+            allowed = ", ".join(sorted(model.model_fields))
+            raise ConfigError(
+                f"environment variable {name}: unknown key {'.'.join(parts[: i + 1])!r}; "
+                f"allowed here: {allowed}",
+                remedy="fix or unset the variable",
+            )
+        annotation = field.annotation
+        keyed = _keyed_section(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+        elif keyed is not None and i + 2 < len(parts):
+            model, i = keyed, i + 1  # the next part names the entry (e.g. a tenant)
+        elif i != len(parts) - 1:
+            raise ConfigError(
+                f"environment variable {name}: {'.'.join(parts[: i + 1])} is not a section",
+                remedy="fix or unset the variable",
+            )
+        i += 1
+
+
+def _keyed_section(annotation: Any) -> type[BaseModel] | None:
+    """The section type of a `dict[str, Section]` field, else None."""
+    if get_origin(annotation) is not dict:
+        return None
+    value_type = get_args(annotation)[1]
+    return (
+        value_type if isinstance(value_type, type) and issubclass(value_type, BaseModel) else None
+    )
 
 
 def _explain(exc: ValidationError, yaml_data: Mapping[str, Any]) -> str:

@@ -154,3 +154,20 @@ def test_config_show_exits_2_with_one_line_error_on_bad_value(run_cli) -> None: 
     assert result.code == 2
     assert result.err.count("\n") == 1
     assert "log.level = 'LOUD'" in result.err
+
+
+def test_environment_sets_a_field_of_a_tenant_section_and_refuses_a_typo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "airlock.yaml"
+    config.write_text(
+        "helpdesk:\n  writeback:\n    acme: {system: zendesk, base_url: 'https://z'}\n"
+    )
+    monkeypatch.setenv("AIRLOCK__HELPDESK__WRITEBACK__ACME__USERNAME", "agent@acme.example")
+    settings = load_settings(config)
+    assert settings.helpdesk.writeback["acme"].username == "agent@acme.example"
+    assert settings.helpdesk.writeback["acme"].system == "zendesk"
+    typo = {"AIRLOCK__HELPDESK__WRITEBACK__ACME__TOKN": "s3cret-value"}
+    with pytest.raises(ConfigError, match=r"unknown key 'helpdesk.writeback.acme.tokn'") as info:
+        load_settings(config, environ=typo)
+    assert "s3cret-value" not in str(info.value)
