@@ -52,6 +52,15 @@ def embedding_text(text: str) -> str:
     return clip_text(text)
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """What retrieval, drafting and the output guards produced (nothing when not run)."""
+
+    passages: list[Passage] = field(default_factory=list)
+    draft: ChatResult | None = None
+    output: PipelineVerdict | None = None
+
+
 class StageClock:
     """Milliseconds per stage, in the order the stages ran."""
 
@@ -134,36 +143,20 @@ class TicketPipeline:
         with clock.stage("classify"):
             intent = parts.intents.predict([text], vectors)[0]
             signals = self._signals(ticket, text, intent, checked, now)
-        passages: list[Passage] = []
-        draft: ChatResult | None = None
-        output: PipelineVerdict | None = None
+        answer = _Answer()
         if checked.allowed:
-            with clock.stage("retrieve"):
-                scope = AccessScope(tenant=ticket.tenant)
-                passages = await parts.retriever.retrieve(
-                    redacted,
-                    top_k=parts.settings.top_k,
-                    scope=scope,
-                    vector=vectors[0].tolist() if parts.shared_embedding else None,
-                )
-            with clock.stage("generate"):
-                draft = await self._draft(redacted, passages, signals.language, notes)
-            if draft is not None:
-                with clock.stage("output_guards"):
-                    output = await parts.guards.check_output(
-                        draft.text,
-                        context.model_copy(
-                            update={
-                                "ticket_text": redacted,
-                                "question": redacted,
-                                "passages": tuple(p.text for p in passages),
-                            }
-                        ),
-                    )
+            answer = await self._answer(
+                context,
+                redacted,
+                vector=vectors[0].tolist() if parts.shared_embedding else None,
+                language=signals.language,
+                clock=clock,
+                notes=notes,
+            )
         else:
             notes.append("input guards refused the ticket: no retrieval and no draft")
+        passages, draft, output = answer.passages, answer.draft, answer.output
         with clock.stage("decide"):
-            repeats = self._repeats(ticket, intent.label, now)
             decision = decide(
                 DecisionInput(
                     tenant=ticket.tenant,
@@ -176,7 +169,7 @@ class TicketPipeline:
                     output_verdict=output,
                     best_passage_score=passages[0].score if passages else None,
                     tier=ticket.customer.tier,
-                    repeat_count=repeats,
+                    repeat_count=self._repeats(ticket, intent.label, now),
                     text=redacted,
                     language=signals.language,
                 ),
@@ -200,6 +193,40 @@ class TicketPipeline:
             ),
             clock.finish(),
         )
+
+    async def _answer(
+        self,
+        context: GuardContext,
+        redacted: str,
+        *,
+        vector: list[float] | None,
+        language: str,
+        clock: StageClock,
+        notes: list[str],
+    ) -> _Answer:
+        """Retrieval in the tenant's scope, the draft, and the output guards on it."""
+        parts = self.parts
+        with clock.stage("retrieve"):
+            passages = await parts.retriever.retrieve(
+                redacted,
+                top_k=parts.settings.top_k,
+                scope=AccessScope(tenant=context.tenant),
+                vector=vector,
+            )
+        with clock.stage("generate"):
+            draft = await self._draft(redacted, passages, language, notes)
+        if draft is None:
+            return _Answer(passages)
+        checked_against = context.model_copy(
+            update={
+                "ticket_text": redacted,
+                "question": redacted,
+                "passages": tuple(p.text for p in passages),
+            }
+        )
+        with clock.stage("output_guards"):
+            output = await parts.guards.check_output(draft.text, checked_against)
+        return _Answer(passages, draft, output)
 
     def _signals(
         self,
