@@ -201,3 +201,25 @@ class RetryingSender:
             f"{self.system} answered {failure.what} after {retries} retries",
             remedy="the system is overloaded or down; the write-back is retried with the ticket",
         )
+
+
+def basic_auth(settings: WritebackSettings, user: str | None = None) -> httpx.Auth:
+    """HTTP Basic auth with the configured token (`user`: the name when it is not `username`)."""
+    token = settings.token.get_secret_value() if settings.token else ""
+    return httpx.BasicAuth(settings.username if user is None else user, token)
+
+
+class ConnectorBase:
+    """What every connector holds: its settings, the retrying sender, the client it made."""
+
+    def __init__(
+        self, settings: WritebackSettings, sender: RetryingSender, *, owned: httpx.Client | None
+    ) -> None:
+        self._settings = settings
+        self._sender = sender
+        self._owned = owned
+
+    def close(self) -> None:
+        """Close the HTTP client if this connector created it."""
+        if self._owned is not None:
+            self._owned.close()

@@ -20,7 +20,7 @@ from urllib.parse import quote
 import httpx
 
 from airlock.settings_helpdesk import WritebackSettings
-from helpdesk.connectors.http import RetryingSender, Tally
+from helpdesk.connectors.http import ConnectorBase, Tally, basic_auth
 from helpdesk.connectors.types import (
     WriteBack,
     WriteBackResult,
@@ -52,21 +52,13 @@ _BLOCKS = frozenset(
 
 def jira_auth(settings: WritebackSettings) -> httpx.Auth:
     """Basic auth: user e-mail (or name) and API token."""
-    token = settings.token.get_secret_value() if settings.token else ""
-    return httpx.BasicAuth(settings.username, token)
+    return basic_auth(settings)
 
 
-class JiraConnector:
+class JiraConnector(ConnectorBase):
     """Writes decisions back to Jira Service Management requests."""
 
     system = SYSTEM
-
-    def __init__(
-        self, settings: WritebackSettings, sender: RetryingSender, *, owned: httpx.Client | None
-    ) -> None:
-        self._settings = settings
-        self._sender = sender
-        self._owned = owned
 
     def write_back(self, item: WriteBack) -> WriteBackResult:
         """Comment once per version, then fields, then the escalation transition."""
@@ -96,11 +88,6 @@ class JiraConnector:
                 tally=tally,
             )
         return WriteBackResult(SYSTEM, item.external_id, tally.requests, tally.retries, duplicate)
-
-    def close(self) -> None:
-        """Close the HTTP client if this connector created it."""
-        if self._owned is not None:
-            self._owned.close()
 
     def _post_comment(self, key: str, item: WriteBack, tally: Tally) -> bool:
         sent = self._sender.send(

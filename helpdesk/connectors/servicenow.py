@@ -34,7 +34,7 @@ from typing import Any
 import httpx
 
 from airlock.settings_helpdesk import WritebackSettings
-from helpdesk.connectors.http import RetryingSender, Tally
+from helpdesk.connectors.http import ConnectorBase, Tally, basic_auth
 from helpdesk.connectors.types import (
     WriteBack,
     WriteBackResult,
@@ -55,21 +55,13 @@ _CHANNELS = {"email": "email", "phone": "phone", "chat": "chat", "self-service":
 
 def servicenow_auth(settings: WritebackSettings) -> httpx.Auth:
     """Basic auth: the integration user and its password."""
-    token = settings.token.get_secret_value() if settings.token else ""
-    return httpx.BasicAuth(settings.username, token)
+    return basic_auth(settings)
 
 
-class ServiceNowConnector:
+class ServiceNowConnector(ConnectorBase):
     """Writes decisions back to ServiceNow incidents."""
 
     system = SYSTEM
-
-    def __init__(
-        self, settings: WritebackSettings, sender: RetryingSender, *, owned: httpx.Client | None
-    ) -> None:
-        self._settings = settings
-        self._sender = sender
-        self._owned = owned
 
     def write_back(self, item: WriteBack) -> WriteBackResult:
         """One incident update: the note unless already there, urgency/impact and group."""
@@ -97,11 +89,6 @@ class ServiceNowConnector:
             )
             duplicate = duplicate or sent is None
         return WriteBackResult(SYSTEM, item.external_id, tally.requests, tally.retries, duplicate)
-
-    def close(self) -> None:
-        """Close the HTTP client if this connector created it."""
-        if self._owned is not None:
-            self._owned.close()
 
     def _fields(self, item: WriteBack) -> dict[str, Any]:
         fields: dict[str, Any] = {}

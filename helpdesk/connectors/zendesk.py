@@ -32,7 +32,7 @@ from urllib.parse import quote
 import httpx
 
 from airlock.settings_helpdesk import WritebackSettings
-from helpdesk.connectors.http import RetryingSender, Tally
+from helpdesk.connectors.http import ConnectorBase, Tally, basic_auth
 from helpdesk.connectors.types import (
     WriteBack,
     WriteBackResult,
@@ -51,21 +51,13 @@ _CHANNELS = {"email": "email", "mail": "email", "web": "web", "chat": "chat", "v
 
 def zendesk_auth(settings: WritebackSettings) -> httpx.Auth:
     """API-token Basic auth: `{email}/token:{api_token}`."""
-    token = settings.token.get_secret_value() if settings.token else ""
-    return httpx.BasicAuth(f"{settings.username}/token", token)
+    return basic_auth(settings, f"{settings.username}/token")
 
 
-class ZendeskConnector:
+class ZendeskConnector(ConnectorBase):
     """Writes decisions back to Zendesk Support tickets."""
 
     system = SYSTEM
-
-    def __init__(
-        self, settings: WritebackSettings, sender: RetryingSender, *, owned: httpx.Client | None
-    ) -> None:
-        self._settings = settings
-        self._sender = sender
-        self._owned = owned
 
     def write_back(self, item: WriteBack) -> WriteBackResult:
         """One ticket update: the comment unless already posted, priority, tags and group."""
@@ -92,11 +84,6 @@ class ZendeskConnector:
             )
             duplicate = duplicate or sent is None
         return WriteBackResult(SYSTEM, item.external_id, tally.requests, tally.retries, duplicate)
-
-    def close(self) -> None:
-        """Close the HTTP client if this connector created it."""
-        if self._owned is not None:
-            self._owned.close()
 
     def _fields(self, item: WriteBack) -> dict[str, Any]:
         fields: dict[str, Any] = {}
