@@ -82,11 +82,12 @@ class HelpdeskSettings(Section):
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved for a draft.")
     max_draft_tokens: int = Field(400, ge=16, le=8192, description="Longest draft, tokens.")
     lease_s: float = Field(
-        120.0,
+        300.0,
         gt=0,
         le=3600,
-        description="How long a worker holds a ticket; must exceed the "
-        "slowest ticket (a generation timeout included).",
+        description="How long a worker holds a ticket before another may take it over; must "
+        "exceed the slowest ticket (every non-extractive engine's total_timeout_s, tried in "
+        "turn, plus 30 s; checked at start).",
     )
     max_attempts: int = Field(
         5, ge=1, le=100, description="Attempts before a ticket goes to the dead-letter state."
