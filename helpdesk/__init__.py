@@ -1,1 +1,2 @@
-"""The ticket domain: classification of support tickets (intents first)."""
+"""The ticket domain: classification, signals, escalation policy, the pipeline, the durable queue,
+ticketing connectors and data-subject erasure."""
