@@ -8,6 +8,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from airlock.errors import StorageError
 from helpdesk.queue.errors import WorkQueueError
 from helpdesk.queue.types import DecisionKeys, Job
 from helpdesk.queue.workqueue import WorkQueue
@@ -65,9 +66,40 @@ def run_worker(
             stop.wait(poll_s)
             continue
         counts["leased"] += 1
-        outcome = process_job(queue, handler, job, after)
+        with LeaseHeartbeat(queue, job, lease_s):
+            outcome = process_job(queue, handler, job, after)
         counts[outcome] += 1
     return WorkerReport(**counts)
+
+
+class LeaseHeartbeat:
+    """Extends a job's lease every third of `lease_s` while the handler works on it.
+
+    A slow ticket (an LLM that takes minutes) keeps its lease however long it takes, and a
+    worker that dies stops extending, so its job is taken over one lease later.
+    """
+
+    def __init__(self, queue: WorkQueue, job: Job, lease_s: float) -> None:
+        self.queue, self.job, self.lease_s = queue, job, lease_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"lease-{job.job_id}", daemon=True)
+
+    def __enter__(self) -> LeaseHeartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.lease_s / 3):
+            try:
+                if not self.queue.extend(self.job, self.lease_s):
+                    log.warning("lease lost", extra={"job_id": self.job.job_id})
+                    return
+            except (WorkQueueError, StorageError):  # the fence still keeps one decision
+                log.warning("lease not extended", extra={"job_id": self.job.job_id})
 
 
 def process_job(

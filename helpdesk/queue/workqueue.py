@@ -150,6 +150,18 @@ class WorkQueue:
         log.info("job done", extra={"job_id": job.job_id, "attempt": job.attempt})
         return True
 
+    def extend(self, job: Job, lease_s: float) -> bool:
+        """Move a held lease's expiry to `lease_s` from now; False when the lease is not ours."""
+        with self._storage(), write_transaction(self.engine) as conn:
+            now = self._clock()
+            expires = format_ts(now + timedelta(seconds=lease_s))
+            result = conn.execute(
+                jobs.update()
+                .where(*held_by(job))
+                .values(lease_expires_at=expires, updated_at=format_ts(now))
+            )
+        return bool(result.rowcount == 1)
+
     def fail(self, job: Job, error: str) -> JobState | None:
         """Retry later (exponential backoff) or dead-letter; None when the lease is not ours."""
         reason = short_error(error)

@@ -196,3 +196,43 @@ def test_non_json_payload_or_decision_is_a_helpdesk_error(engine: Engine) -> Non
     with pytest.raises(HelpdeskError, match="decision is not JSON"):
         queue.complete(job, {"score": float("nan")})
     assert queue.complete(job, {"score": 0.5})
+
+
+def test_extending_a_held_lease_keeps_it_past_its_first_expiry(engine: Engine) -> None:
+    clock = ManualClock()
+    queue = WorkQueue(engine, clock=clock)
+    queue.enqueue(ticket())
+    held = queue.lease("w1", lease_s=5)
+    assert held is not None
+    clock.advance(4)
+    assert queue.extend(held, lease_s=5)
+    clock.advance(4)  # 8 s after the lease, 4 s after the extension
+    assert queue.lease("w2", lease_s=5) is None
+    assert queue.complete(held, {"action": "slow but done"})
+
+
+def test_a_lost_lease_cannot_be_extended(engine: Engine) -> None:
+    clock = ManualClock()
+    queue = WorkQueue(engine, clock=clock)
+    queue.enqueue(ticket())
+    stale = queue.lease("w1", lease_s=5)
+    assert stale is not None
+    clock.advance(6)
+    assert queue.lease("w2", lease_s=5) is not None
+    assert not queue.extend(stale, lease_s=5)
+
+
+def test_worker_heartbeat_keeps_a_slow_handler_s_job_from_other_workers(engine: Engine) -> None:
+    queue = WorkQueue(engine)
+    queue.enqueue(ticket())
+    taken_over: list[Job | None] = []
+
+    def slow(job: Job) -> dict[str, str]:
+        # Twice the lease: without the heartbeat the job would be free to take by now.
+        threading.Event().wait(2.0)
+        taken_over.append(queue.lease("w2", lease_s=1.0))
+        return {"action": "done"}
+
+    report = run_worker(queue, slow, "w1", lease_s=1.0, max_jobs=1)
+    assert report.completed == 1 and taken_over == [None]
+    assert queue.get_decision("acme", "T-1", "1") == {"action": "done"}
