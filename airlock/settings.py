@@ -253,10 +253,6 @@ class LogSettings(Section):
     )
 
 
-# Time a ticket needs beside drafting (guards, retrieval, storage), for the lease check.
-LEASE_MARGIN_S = 30.0
-
-
 class AirlockSettings(BaseSettings):
     """Every setting of an Airlock process; sections arrive with the packages that use them."""
 
@@ -325,22 +321,6 @@ class AirlockSettings(BaseSettings):
             raise ValueError(
                 "profile 'production' refuses an auto-generated PII master key: set "
                 "guardrails.pii.key_file"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _lease_outlasts_a_ticket(self) -> AirlockSettings:
-        # A lease that ends while a worker still drafts hands the ticket to a second worker:
-        # the fence keeps one decision, but the work is done twice. Engines are tried in turn.
-        drafting = sum(
-            engine.total_timeout_s for engine in self.serving.engines if engine.kind != "extractive"
-        )
-        needed = drafting + LEASE_MARGIN_S
-        if self.helpdesk.lease_s < needed:
-            raise ValueError(
-                f"helpdesk.lease_s = {self.helpdesk.lease_s:g} is shorter than a ticket may take: "
-                f"the engines' total_timeout_s add up to {drafting:g} s; set helpdesk.lease_s "
-                f"to at least {needed:g} (or lower the engines' total_timeout_s)"
             )
         return self
 

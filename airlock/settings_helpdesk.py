@@ -82,12 +82,11 @@ class HelpdeskSettings(Section):
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved for a draft.")
     max_draft_tokens: int = Field(400, ge=16, le=8192, description="Longest draft, tokens.")
     lease_s: float = Field(
-        300.0,
-        gt=0,
+        60.0,
+        ge=3,
         le=3600,
-        description="How long a worker holds a ticket before another may take it over; must "
-        "exceed the slowest ticket (every non-extractive engine's total_timeout_s, tried in "
-        "turn, plus 30 s; checked at start).",
+        description="A worker's hold on a ticket, extended every third of it while the worker "
+        "lives; a dead worker's ticket is taken over this long after its last extension.",
     )
     max_attempts: int = Field(
         5, ge=1, le=100, description="Attempts before a ticket goes to the dead-letter state."

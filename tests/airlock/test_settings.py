@@ -171,16 +171,3 @@ def test_environment_sets_a_field_of_a_tenant_section_and_refuses_a_typo(
     with pytest.raises(ConfigError, match=r"unknown key 'helpdesk.writeback.acme.tokn'") as info:
         load_settings(config, environ=typo)
     assert "s3cret-value" not in str(info.value)
-
-
-def test_a_lease_shorter_than_the_engines_timeouts_is_refused() -> None:
-    engines = [
-        {"name": f"vllm-{n}", "kind": "openai", "base_url": "http://vllm:8000/v1", "model": "m"}
-        for n in "ab"
-    ]
-    with pytest.raises(ConfigError, match=r"helpdesk.lease_s = 200 .* at least 270"):
-        load_settings(
-            overrides={"serving": {"engines": engines}, "helpdesk": {"lease_s": 200}}, environ={}
-        )
-    settings = load_settings(overrides={"serving": {"engines": engines}}, environ={})
-    assert settings.helpdesk.lease_s == 300
