@@ -118,9 +118,11 @@ def open_ticket_desk(services: Services) -> Iterator[TicketDesk]:
             model_hashes=get_model_hashes(settings, store),
             shared_embedding=intents.embedder is kb.retriever.embedder,
         )
+        pipeline = TicketPipeline(parts)
+        pipeline.warm_up()
         queue = WorkQueue(services.engine, max_attempts=config.max_attempts)
         delivery = WritebackDelivery(config.writeback, services.audit)
-        desk = TicketDesk(TicketPipeline(parts), queue, services.audit, config, deliver=delivery)
+        desk = TicketDesk(pipeline, queue, services.audit, config, deliver=delivery)
         try:
             yield desk
         finally:

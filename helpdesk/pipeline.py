@@ -22,7 +22,7 @@ from helpdesk.queue.subjects import SubjectRecords
 from helpdesk.record import DecisionRecord, EngineResult
 from helpdesk.recording import RecordParts, build_record, unanalysed_record
 from helpdesk.signals import Signals, SignalsPolicy, ticket_signals
-from helpdesk.tickets import Ticket
+from helpdesk.tickets import Customer, Ticket
 from rag.retriever import Retriever
 from rag.types import AccessScope, Passage
 from serving.errors import ServingError
@@ -89,6 +89,22 @@ class TicketPipeline:
 
     def __init__(self, parts: PipelineParts) -> None:
         self.parts = parts
+
+    def warm_up(self) -> None:
+        """Run one made-up ticket through every stage: first calls (thread pools, torch kernels,
+        lazy models) must not spend a real ticket's guard budget."""
+        ticket = Ticket(
+            id="warm-up",
+            tenant="airlock-warm-up",
+            subject="Warm-up",
+            body="Hello, how long does delivery take to Berlin? Order 12345, thanks.",
+            customer=Customer(id="warm-up"),
+        )
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(self.process(ticket))
+        finally:
+            loop.close()
 
     def warm(self, tickets: Sequence[Ticket]) -> None:
         """Embed these tickets in one batch ahead of `process` (a caching embedder keeps them)."""

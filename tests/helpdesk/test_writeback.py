@@ -70,7 +70,7 @@ def test_answered_ticket_gets_a_public_reply_and_an_audit_event(
         )
     finally:
         worker.close()
-    assert record.decision.action == "auto_reply", record.decision.reasons
+    assert record.decision.action == "auto_reply", (record.decision.reasons, record.input_guards)
     (write,) = zendesk.writes()
     assert write.method == "PUT" and write.path == "/api/v2/tickets/7001.json"
     comment = write.json["ticket"]["comment"]
