@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from datetime import UTC, datetime
@@ -10,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from airlock.cli.context import CliState, emit_json, fail, pass_state
+from airlock.cli.context import CliState, emit_json, fail, local_actor, pass_state
 from airlock.services import open_services, open_storage
-from audit.events import Actor, AuditRecord
+from audit.events import AuditRecord
 from audit.export import export_events, get_manifest_path, verify_export
 from audit.log import format_ts
 from audit.reader import fetch_tail, follow
@@ -168,7 +167,7 @@ def audit_prune(state: CliState, before: str, yes: bool) -> None:
             services.audit,
             cutoff,
             state.settings.get_archive_dir(),
-            Actor(subject=f"local:{getpass.getuser()}", client_id="airlock-cli"),
+            local_actor(),
         )
     if result.archived == 0:
         click.echo(f"no events before {cutoff}; nothing pruned")

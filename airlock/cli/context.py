@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ import click
 from airlock.config import load_settings
 from airlock.logs import configure_logging
 from airlock.settings import AirlockSettings
+from audit.events import Actor
 
 
 @dataclass
@@ -43,3 +45,8 @@ def fail(message: str, code: int = 2) -> None:
     """A one-line error on stderr and the exit code."""
     click.echo(f"airlock: error: {message}", err=True)
     sys.exit(code)
+
+
+def local_actor() -> Actor:
+    """Who acts in the audit log when an operator runs a command: the local user, via the CLI."""
+    return Actor(subject=f"local:{getpass.getuser()}", client_id="airlock-cli")

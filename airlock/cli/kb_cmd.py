@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -11,9 +10,8 @@ from pathlib import Path
 
 import click
 
-from airlock.cli.context import CliState, emit_json, pass_state
+from airlock.cli.context import CliState, emit_json, local_actor, pass_state
 from airlock.services import open_services
-from audit.events import Actor
 from models.embedder import load_embedder
 from rag.evaluate import run_evaluation
 from rag.ingest import DocumentReport, IngestTarget
@@ -25,10 +23,6 @@ from rag.types import AccessScope
 
 KB_OPTION = click.option("--kb", "kb_name", help="Knowledge base [rag.default_kb].")
 TENANT_OPTION = click.option("--tenant", default="default", show_default=True, help="Tenant.")
-
-
-def _actor() -> Actor:
-    return Actor(subject=f"local:{getpass.getuser()}", client_id="airlock-cli")
 
 
 def _split(text: str | None) -> tuple[str, ...]:
@@ -95,7 +89,7 @@ def _ingest_on_ray(
 ) -> list[DocumentReport]:
     click.echo("parsing and embedding on Ray Data ...", err=True)
     with connect_ray(address or None), _open(state, kb_name) as parts:
-        reports, problems = ingest_with_ray(parts.kb, state.settings, paths, target, _actor())
+        reports, problems = ingest_with_ray(parts.kb, state.settings, paths, target, local_actor())
     failed = [DocumentReport(p.path, p.path, "failed", reason=p.reason) for p in problems]
     return failed + reports
 
@@ -111,7 +105,7 @@ def _ingest_here(
             reports += [
                 DocumentReport(p.path, p.path, "failed", reason=p.reason) for p in loaded.problems
             ]
-            reports += parts.kb.ingest(loaded.documents, target, _actor())
+            reports += parts.kb.ingest(loaded.documents, target, local_actor())
             advance()
     return reports
 
@@ -189,7 +183,7 @@ def kb_search(
 def kb_delete(state: CliState, doc_id: str, tenant: str, kb_name: str | None) -> None:
     """Remove a document and its chunks (exit 1 if there is no such document)."""
     with _open(state, kb_name) as parts:
-        found = parts.kb.delete(tenant, doc_id, _actor())
+        found = parts.kb.delete(tenant, doc_id, local_actor())
     click.echo(f"deleted {doc_id}" if found else f"no document {doc_id!r} for tenant {tenant!r}")
     sys.exit(0 if found else 1)
 

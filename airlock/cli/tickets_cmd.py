@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import signal
@@ -16,14 +15,9 @@ from types import FrameType
 import click
 
 from airlock.cli.batch import INPUT, OUTPUT, echo_metrics
-from airlock.cli.context import CliState, emit_json, pass_state
+from airlock.cli.context import CliState, emit_json, local_actor, pass_state
 from airlock.services import open_services, open_ticket_desk
-from audit.events import Actor
 from guardrails.batch import jsonl_output, write_line
-
-
-def _actor(client: str) -> Actor:
-    return Actor(subject=f"local:{getpass.getuser()}", client_id=client)
 
 
 def _owner(role: str) -> str:
@@ -63,9 +57,7 @@ def tickets_process(state: CliState, *, input_path: Path, output_path: Path, as_
             jsonl_output(output_path) as out,
             click.progressbar(length=total, label="tickets", file=sys.stderr) as bar,
         ):
-            rows = replay(
-                desk, read_tickets(input_path), owner=_owner("cli"), actor=_actor("airlock-cli")
-            )
+            rows = replay(desk, read_tickets(input_path), owner=_owner("cli"), actor=local_actor())
             for row in rows:
                 write_line(out, row.data)
                 summary.add(row)
@@ -142,7 +134,7 @@ def subjects_erase(
             subject_id,
             engine=services.engine,
             audit=services.audit,
-            actor=_actor("airlock-cli"),
+            actor=local_actor(),
             kb=kb.kb,
             tenant=tenant,
         )
