@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the guards and engines load models: imported when first bui
     from helpdesk.desk import TicketDesk
     from models.embedder import Embedder
     from models.store import ModelStore
+    from rag.ingest import KnowledgeBase
     from serving.types import ChatModel
 
 JUDGE_MAX_TOKENS = 512  # one short verdict line per claim
@@ -83,9 +84,25 @@ def build_guards(
     return build_guard_pipeline(settings, engine=engine, embedder=embedder, judge=judge)
 
 
+@dataclass(frozen=True)
+class DeskParts:
+    """The ticket desk and the knowledge base it retrieves from (one store connection)."""
+
+    desk: TicketDesk
+    knowledge: KnowledgeBase
+    chat: ChatModel
+
+
 @contextmanager
 def open_ticket_desk(services: Services) -> Iterator[TicketDesk]:
     """The ticket pipeline over every part it needs, and the desk that queues and decides."""
+    with open_desk_parts(services) as parts:
+        yield parts.desk
+
+
+@contextmanager
+def open_desk_parts(services: Services) -> Iterator[DeskParts]:
+    """The desk with its knowledge base and engine chain (the API serves all three)."""
     from helpdesk.desk import TicketDesk
     from helpdesk.intents import DEFAULT_MODEL_DIR, load_intent_model
     from helpdesk.pipeline import PipelineParts, TicketPipeline
@@ -106,13 +123,14 @@ def open_ticket_desk(services: Services) -> Iterator[TicketDesk]:
     store = build_model_store(settings)
     with open_knowledge_base(settings, services.engine, services.audit, embedder=embedder) as kb:
         intents = load_intent_model(config.intent_model or DEFAULT_MODEL_DIR, embedder)
+        chat = build_chat_model(settings, store)
         parts = PipelineParts(
             guards=build_guards(settings, services.engine, embedder),
             intents=intents,
             signals=load_signals_policy(config.priority_policy, config.routing_table),
             escalation=load_escalation_policy(config.escalation_policy),
             retriever=kb.retriever,
-            chat=build_chat_model(settings, store),
+            chat=chat,
             settings=config,
             history=SubjectRecords(services.engine),
             model_hashes=get_model_hashes(settings, store),
@@ -124,7 +142,7 @@ def open_ticket_desk(services: Services) -> Iterator[TicketDesk]:
         delivery = WritebackDelivery(config.writeback, services.audit)
         desk = TicketDesk(pipeline, queue, services.audit, config, deliver=delivery)
         try:
-            yield desk
+            yield DeskParts(desk, kb.kb, chat)
         finally:
             desk.close()
             delivery.close()

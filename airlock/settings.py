@@ -16,6 +16,7 @@ from pydantic_settings import (
 )
 
 from airlock.section import Section
+from airlock.settings_api import ApiSettings, AuthSettings
 from airlock.settings_guardrails import GuardrailsSettings
 from airlock.settings_helpdesk import HelpdeskSettings
 
@@ -279,6 +280,8 @@ class AirlockSettings(BaseSettings):
     rag: RagSettings = Field(default_factory=RagSettings)
     guardrails: GuardrailsSettings = Field(default_factory=GuardrailsSettings)
     helpdesk: HelpdeskSettings = Field(default_factory=HelpdeskSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
     @classmethod
@@ -321,6 +324,13 @@ class AirlockSettings(BaseSettings):
             raise ValueError(
                 "profile 'production' refuses an auto-generated PII master key: set "
                 "guardrails.pii.key_file"
+            )
+        issuer = self.auth.issuer_url
+        if not issuer.startswith(("http://", "https://")):
+            raise ValueError(
+                f"profile 'production' refuses auth.issuer_url = {issuer or '(empty)'!r}: the "
+                "development issuer is dev-only; set it to the Keycloak realm URL, e.g. "
+                "https://keycloak.example.internal/realms/airlock"
             )
         return self
 

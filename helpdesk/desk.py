@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 WORKER = Actor(subject="service:helpdesk-worker", client_id="airlock-worker")
 # Called with each stored record, after it is audited (write-back to a ticketing system).
 Deliver = Callable[[DecisionRecord], None]
+# Told of each stored decision with its job id (escalation queue, waiting API requests).
+Listener = Callable[[DecisionRecord, str], None]
 
 
 class TicketDesk:
@@ -52,6 +54,7 @@ class TicketDesk:
         self.audit = audit
         self.settings = settings
         self.deliver = deliver
+        self.listeners: list[Listener] = []
         # One loop per desk, run by whichever thread works the queue (one at a time).
         self._loop = asyncio.new_event_loop()
         self._loop_lock = threading.Lock()
@@ -108,6 +111,7 @@ class TicketDesk:
         keys = DecisionKeys(
             intent=record.intent.label if record.intent else None,
             received_at=record.received_at,
+            action=record.decision.action,
         )
         return Outcome(record.model_dump(mode="json"), keys)
 
@@ -116,6 +120,8 @@ class TicketDesk:
         record = DecisionRecord.model_validate(outcome.decision)
         if self.audit is not None:
             self.audit.append(decided_event(record, job.job_id))
+        for listener in self.listeners:
+            listener(record, job.job_id)
         if self.deliver is not None:
             self.deliver(record)
 

@@ -35,3 +35,7 @@ class ConnectorError(HelpdeskError):
 
 class ErasureError(HelpdeskError):
     """A data-subject erasure could not be completed; the receipt lists what was removed."""
+
+
+class IntakeConflictError(HelpdeskError):
+    """An idempotency key or delivery id was reused with a different request."""

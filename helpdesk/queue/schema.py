@@ -1,4 +1,4 @@
-"""Work-queue tables (created by airlock/migrations, revisions 0004-0005; declared here).
+"""Work-queue tables (created by airlock/migrations, revisions 0004-0006; declared here).
 
 One job per (tenant, ticket_id, version); the decision of a ticket version is a separate row
 under the same key, so the database itself refuses a second decision.
@@ -52,5 +52,8 @@ decisions = sa.Table(
     sa.Column("intent", sa.String(64)),
     sa.Column("received_at", sa.String(32)),
     sa.Column("erased_at", sa.String(32)),
+    # Revision 0006: the decision's action (auto_reply | escalate | needs_info), for analytics.
+    sa.Column("action", sa.String(16)),
     sa.Index("ix_helpdesk_decisions_subject", "tenant", "subject_id", "received_at"),
+    sa.Index("ix_helpdesk_decisions_action", "tenant", "action", "decided_at"),
 )

@@ -54,6 +54,7 @@ class DecisionKeys:
 
     intent: str | None = None
     received_at: str | None = None  # the ticket's creation time, `format_ts` form
+    action: str | None = None  # auto_reply | escalate | needs_info (analytics)
 
 
 @dataclass(frozen=True)

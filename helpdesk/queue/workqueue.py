@@ -145,6 +145,7 @@ class WorkQueue:
                     subject_id=job.subject_id,
                     intent=keys.intent,
                     received_at=keys.received_at or now,
+                    action=keys.action,
                 )
             )
         log.info("job done", extra={"job_id": job.job_id, "attempt": job.attempt})
@@ -244,6 +245,21 @@ class WorkQueue:
             return None
         fields = {name: row[name] for name in JobStatus.__dataclass_fields__ if name in row}
         return JobStatus(**fields, erased=row["payload"] is None)
+
+    def find_latest(self, tenant: str, ticket_id: str) -> tuple[str, JobStatus] | None:
+        """The newest version of a tenant's ticket and where its job stands (None: unknown)."""
+        query = (
+            sa.select(_C.version, _C.job_id)
+            .where(_C.tenant == tenant, _C.ticket_id == ticket_id)
+            .order_by(_C.created_at.desc(), _C.job_id.desc())
+            .limit(1)
+        )
+        with self._storage(), self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        status = self.get_status(row.job_id)
+        return (row.version, status) if status is not None else None
 
     def get_decision(self, tenant: str, ticket_id: str, version: str) -> dict[str, Any] | None:
         """The stored decision of one ticket version, or None before it is decided."""

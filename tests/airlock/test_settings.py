@@ -79,7 +79,7 @@ def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
         load_settings(tmp_path / "nope.yaml")
 
 
-def test_production_refuses_sqlite_generated_signing_key_and_milvus_lite(tmp_path: Path) -> None:
+def test_production_refuses_sqlite_generated_key_milvus_lite_and_dev_issuer(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="SQLite is dev-only"):
         load_settings(overrides={"profile": "production"})
     with pytest.raises(ConfigError, match=r"audit\.signing_key_file"):
@@ -93,7 +93,11 @@ def test_production_refuses_sqlite_generated_signing_key_and_milvus_lite(tmp_pat
     }
     with pytest.raises(ConfigError, match="Milvus Lite is dev-only"):
         load_settings(overrides=production)
-    settings = load_settings(overrides={**production, "rag": {"uri": "http://milvus:19530"}})
+    production["rag"] = {"uri": "http://milvus:19530"}
+    with pytest.raises(ConfigError, match="development issuer is dev-only"):
+        load_settings(overrides=production)
+    realm = "https://keycloak.example.internal/realms/airlock"
+    settings = load_settings(overrides={**production, "auth": {"issuer_url": realm}})
     assert settings.profile == "production"
 
 
@@ -145,6 +149,8 @@ def test_config_show_json_masks_secrets_and_url_passwords(run_cli) -> None:  # t
         "rag",
         "guardrails",
         "helpdesk",
+        "auth",
+        "api",
         "log",
     }
 

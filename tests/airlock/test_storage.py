@@ -16,6 +16,9 @@ from airlock.services import open_storage
 from airlock.settings import AirlockSettings
 from audit import schema
 from guardrails.pii import schema as pii_schema
+from helpdesk.chat import schema as chat_schema
+from helpdesk.escalations import schema as escalation_schema
+from helpdesk.intake import schema as intake_schema
 from helpdesk.queue import schema as queue_schema
 from rag import schema as rag_schema
 from tests.conftest import env_for
@@ -34,6 +37,9 @@ def test_migrations_apply_on_start_and_match_the_declared_tables(
         rag_schema.metadata,
         pii_schema.metadata,
         queue_schema.metadata,
+        intake_schema.metadata,
+        escalation_schema.metadata,
+        chat_schema.metadata,
     ):
         for table in package_metadata.tables.values():
             table.to_metadata(declared)

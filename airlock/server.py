@@ -1,0 +1,105 @@
+"""The API process: identity provider, parts and app wired from settings (`airlock serve`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from airlock.errors import ConfigError
+from airlock.services import open_desk_parts, open_services
+from airlock.settings import AirlockSettings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from api.parts import ApiParts, ReadinessCheck
+    from guardrails.pii.vault import PiiVault
+    from rag.ingest import KnowledgeBase
+    from serving.types import ChatModel
+
+
+@contextmanager
+def open_identity(settings: AirlockSettings) -> Iterator[str]:
+    """The realm URL tokens come from: the configured Keycloak, or the dev issuer started here."""
+    if settings.auth.issuer_url:
+        yield settings.auth.issuer_url
+        return
+    if settings.profile != "dev" or not settings.auth.dev_issuer.enabled:
+        raise ConfigError(
+            "auth.issuer_url is empty and the development issuer is off",
+            remedy="set auth.issuer_url to the Keycloak realm URL (…/realms/airlock)",
+        )
+    from api.auth.devissuer import run_dev_issuer
+
+    with run_dev_issuer(settings.auth.dev_issuer) as issuer:
+        yield issuer.issuer
+
+
+@asynccontextmanager
+async def open_api_parts(settings: AirlockSettings) -> AsyncIterator[ApiParts]:
+    """Storage, audit, the desk, the knowledge base and the realm for one API process."""
+    from api.parts import ApiParts
+
+    # Opening loads models and runs a warm-up ticket on its own event loop: in a thread.
+    stack = ExitStack()
+    try:
+        issuer_url = await asyncio.to_thread(stack.enter_context, open_identity(settings))
+        services = await asyncio.to_thread(stack.enter_context, open_services(settings))
+        desk_parts = await asyncio.to_thread(stack.enter_context, open_desk_parts(services))
+        yield ApiParts(
+            settings=settings,
+            engine=services.engine,
+            audit=services.audit,
+            desk=desk_parts.desk,
+            knowledge=desk_parts.knowledge,
+            issuer_url=issuer_url,
+            vault=build_pii_vault(settings, services.engine),
+            checks=build_readiness_checks(services.engine, desk_parts.knowledge, desk_parts.chat),
+        )
+    finally:
+        await asyncio.to_thread(stack.close)
+
+
+def build_api_app(settings: AirlockSettings) -> FastAPI:
+    """The API app over parts opened from `settings` for its lifetime."""
+    from api.app import create_app
+
+    return create_app(settings, open_api_parts)
+
+
+def build_pii_vault(settings: AirlockSettings, engine: sa.Engine) -> PiiVault | None:
+    """The PII vault agents reveal from, when tickets are redacted in vault mode."""
+    if settings.guardrails.pii.anonymize != "vault":
+        return None
+    from guardrails.pii.keys import load_master_key
+    from guardrails.pii.vault import PiiVault
+
+    return PiiVault(engine, load_master_key(settings))
+
+
+def build_readiness_checks(
+    engine: sa.Engine, knowledge: KnowledgeBase, chat: ChatModel
+) -> dict[str, ReadinessCheck]:
+    """Database, Milvus and the engine chain, each as a readiness probe."""
+
+    async def database() -> tuple[bool, str]:
+        def ping() -> None:
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+
+        await asyncio.to_thread(ping)
+        return True, engine.dialect.name
+
+    async def milvus() -> tuple[bool, str]:
+        present = await asyncio.to_thread(knowledge.store.has, knowledge.collection)
+        return present, knowledge.collection if present else "collection missing"
+
+    async def engines() -> tuple[bool, str]:
+        health = await chat.health()
+        return health.ok, health.detail or health.name
+
+    return {"database": database, "milvus": milvus, "engines": engines}

@@ -1,0 +1,1 @@
+"""The HTTP facade: OIDC-protected FastAPI app over the help desk, knowledge base and audit."""

@@ -1,0 +1,80 @@
+"""The FastAPI app factory: `create_app(settings, open_parts)`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+from airlock.settings import AirlockSettings
+from api.auth.oidc import OidcVerifier
+from api.errors import install_error_handlers
+from api.parts import ApiParts
+from api.ratelimit import RateLimiter
+from api.routes import ROUTERS
+from api.state import ApiState, TokenVerifier
+from api.waiter import DecisionWaiter
+from api.workers import LocalWorkers
+from helpdesk.intake import IntakeKeys, TicketIntake
+
+# Opens the parts the API runs over and closes them on exit (airlock.services supplies it).
+OpenParts = Callable[[AirlockSettings], AbstractAsyncContextManager[ApiParts]]
+
+DESCRIPTION = """\
+Airlock's API for ticketing systems, support agents, operators and auditors.
+
+Every route but `/healthz`, `/readyz` and `/metrics` needs a Keycloak access token
+(`Authorization: Bearer ...`) with a `tenant` claim; every query is limited to that tenant.
+Errors are RFC 9457 problem details (`application/problem+json`); `/v1/chat/completions` answers
+errors in OpenAI's shape instead.
+"""
+
+
+def create_app(settings: AirlockSettings, open_parts: OpenParts) -> FastAPI:
+    """The API over the parts `open_parts` yields for the app's lifetime."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_parts(settings) as parts, httpx.AsyncClient() as http:
+            verifier = await start_verifier(parts, http)
+            waiter = DecisionWaiter(asyncio.get_running_loop())
+            parts.desk.listeners.append(lambda _record, job_id: waiter.notify(job_id))
+            workers = LocalWorkers(parts.desk, settings.api.workers)
+            app.state.api = ApiState(
+                parts=parts,
+                verifier=verifier,
+                limiter=RateLimiter(settings.api.rate_limits),
+                waiter=waiter,
+                intake=TicketIntake(parts.desk, IntakeKeys(parts.engine)),
+            )
+            workers.start()
+            try:
+                yield
+            finally:
+                await asyncio.to_thread(workers.stop)
+
+    app = FastAPI(
+        title="Airlock API",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app
+
+
+async def start_verifier(parts: ApiParts, http: httpx.AsyncClient) -> TokenVerifier:
+    """The token verifier of the configured realm (introspecting when so configured)."""
+    settings = parts.settings.auth
+    verifier = OidcVerifier(settings, parts.issuer_url, http)
+    await verifier.start()
+    if settings.mode == "jwt":
+        return verifier
+    from api.auth.introspection import IntrospectingVerifier, IntrospectionCheck
+
+    return IntrospectingVerifier(verifier, IntrospectionCheck(settings, parts.issuer_url))
