@@ -4,4 +4,7 @@ from fastapi import APIRouter
 
 from api.routes import health, tickets
 
-ROUTERS: tuple[APIRouter, ...] = (tickets.router, health.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    tickets.router,
+    health.router,
+)
