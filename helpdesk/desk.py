@@ -14,6 +14,7 @@ from airlock.settings_helpdesk import HelpdeskSettings
 from audit.events import Actor, AuditEvent
 from audit.log import AuditLog
 from helpdesk.errors import TicketError
+from helpdesk.escalations import EscalationQueue
 from helpdesk.pipeline import TicketPipeline
 from helpdesk.queue import (
     DecisionKeys,
@@ -48,12 +49,14 @@ class TicketDesk:
         settings: HelpdeskSettings,
         *,
         deliver: Deliver | None = None,
+        escalations: EscalationQueue | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.queue = queue
         self.audit = audit
         self.settings = settings
         self.deliver = deliver
+        self.escalations = escalations
         self.listeners: list[Listener] = []
         # One loop per desk, run by whichever thread works the queue (one at a time).
         self._loop = asyncio.new_event_loop()
@@ -116,8 +119,10 @@ class TicketDesk:
         return Outcome(record.model_dump(mode="json"), keys)
 
     def after(self, job: Job, outcome: Outcome) -> None:
-        """Audit a stored decision (ids and outcome, never text), then deliver it."""
+        """Open its escalation, audit it (ids and outcome, never text), tell listeners, deliver."""
         record = DecisionRecord.model_validate(outcome.decision)
+        if self.escalations is not None:
+            self.escalations.open_for(record, job.job_id)
         if self.audit is not None:
             self.audit.append(decided_event(record, job.job_id))
         for listener in self.listeners:

@@ -39,3 +39,15 @@ class ErasureError(HelpdeskError):
 
 class IntakeConflictError(HelpdeskError):
     """An idempotency key or delivery id was reused with a different request."""
+
+
+class EscalationError(HelpdeskError):
+    """An escalation request is malformed (a bad cursor, feedback label or reply)."""
+
+
+class EscalationNotFoundError(EscalationError):
+    """No such escalation for this tenant (another tenant's escalation is not found either)."""
+
+
+class EscalationConflictError(EscalationError):
+    """The escalation is claimed by another agent, or already resolved."""

@@ -167,18 +167,20 @@ def _not_auto_answerable(inp: DecisionInput, policy: TenantPolicy) -> list[str]:
     elif inp.best_passage_score < policy.min_passage_score:
         score, floor = inp.best_passage_score, policy.min_passage_score
         missing.append(f"best passage score {score:.3f} below {floor:.3f}")
-    missing.extend(_grounding_gaps(inp.output_verdict, policy))
+    missing.extend(grounding_gaps(inp.output_verdict, policy))
     return missing
 
 
-def _grounding_gaps(verdict: PipelineVerdict | None, policy: TenantPolicy) -> list[str]:
-    """Why the draft's grounding does not allow an automatic reply."""
+def grounding_gaps(
+    verdict: PipelineVerdict | None, policy: TenantPolicy, *, what: str = "draft"
+) -> list[str]:
+    """Why the draft's (or a chat answer's) grounding does not allow sending it."""
     if verdict is None:
-        return ["no draft"]
+        return [f"no {what}"]
     grounding = verdict.get(GROUNDING_GUARD)
     score = grounding.scores.get(GROUNDING_GUARD) if grounding is not None else None
     if score is None:
-        return ["no grounding score for the draft"]
+        return [f"no grounding score for the {what}"]
     if score < policy.min_grounding_score:
         return [f"grounding {score:.2f} below {policy.min_grounding_score:.2f}"]
     return []

@@ -26,6 +26,11 @@ def format_ts(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(TS_FORMAT)
 
 
+def parse_ts(stamp: str) -> datetime:
+    """A `format_ts` stamp back into an aware UTC datetime."""
+    return datetime.strptime(stamp, TS_FORMAT).replace(tzinfo=UTC)
+
+
 def utc_now() -> datetime:
     """The current UTC time."""
     return datetime.now(UTC)

@@ -28,6 +28,7 @@ from helpdesk.queue.rows import (
     find_job,
     format_ts,
     held_by,
+    parse_ts,
     ready_query,
     requeue_values,
     set_dead,
@@ -260,6 +261,18 @@ class WorkQueue:
             return None
         status = self.get_status(row.job_id)
         return (row.version, status) if status is not None else None
+
+    def get_oldest_due_age_s(self) -> float:
+        """How long the oldest due queued job has waited, in seconds (0 when none waits)."""
+        now = self._clock()
+        query = sa.select(sa.func.min(_C.available_at)).where(
+            _C.state == "queued", _C.available_at <= format_ts(now)
+        )
+        with self._storage(), self.engine.connect() as conn:
+            oldest = conn.execute(query).scalar()
+        if oldest is None:
+            return 0.0
+        return max(0.0, (now - parse_ts(str(oldest))).total_seconds())
 
     def get_decision(self, tenant: str, ticket_id: str, version: str) -> dict[str, Any] | None:
         """The stored decision of one ticket version, or None before it is decided."""
