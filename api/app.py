@@ -11,8 +11,10 @@ from fastapi import FastAPI
 
 from airlock.settings import AirlockSettings
 from api.auth.oidc import OidcVerifier
-from api.errors import install_error_handlers
+from api.errors import ERROR_RESPONSES, install_error_handlers
+from api.metrics import ApiMetrics
 from api.parts import ApiParts
+from api.protection import install_protection
 from api.ratelimit import RateLimiter
 from api.routes import ROUTERS
 from api.state import ApiState, TokenVerifier
@@ -35,6 +37,7 @@ errors in OpenAI's shape instead.
 
 def create_app(settings: AirlockSettings, open_parts: OpenParts) -> FastAPI:
     """The API over the parts `open_parts` yields for the app's lifetime."""
+    metrics = ApiMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -42,6 +45,8 @@ def create_app(settings: AirlockSettings, open_parts: OpenParts) -> FastAPI:
             verifier = await start_verifier(parts, http)
             waiter = DecisionWaiter(asyncio.get_running_loop())
             parts.desk.listeners.append(lambda _record, job_id: waiter.notify(job_id))
+            parts.desk.listeners.append(metrics.observe_decision)
+            metrics.watch_queue(parts.desk.queue)
             workers = LocalWorkers(parts.desk, settings.api.workers)
             app.state.api = ApiState(
                 parts=parts,
@@ -62,9 +67,11 @@ def create_app(settings: AirlockSettings, open_parts: OpenParts) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    app.state.metrics = metrics
+    install_protection(app, settings.api, metrics)
     install_error_handlers(app)
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=ERROR_RESPONSES)
     return app
 
 

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airlock.errors import AirlockError, StorageError
 from api.auth.errors import AuthError
-from helpdesk.errors import HelpdeskError, TicketError
+from helpdesk.errors import HelpdeskError, IntakeConflictError, TicketError
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,13 @@ class ApiError(AirlockError):
         self.headers = headers or {}
 
 
+class UnauthorizedError(ApiError):
+    """A credential other than a bearer token (a webhook signature) does not check out."""
+
+    status = 401
+    title = "Unauthorized"
+
+
 class NotFoundError(ApiError):
     """No such resource for this tenant (another tenant's resource is not found either)."""
 
@@ -52,11 +59,32 @@ class ConflictError(ApiError):
     title = "Conflict"
 
 
+class GoneError(ApiError):
+    """The resource existed and was removed for good (an erased data subject's originals)."""
+
+    status = 410
+    title = "Gone"
+
+
 class PayloadTooLargeError(ApiError):
     """The body is larger than the configured limit."""
 
     status = 413
     title = "Payload too large"
+
+
+class UnsupportedMediaTypeError(ApiError):
+    """The body (or an uploaded file) is of a type this route cannot read."""
+
+    status = 415
+    title = "Unsupported media type"
+
+
+class UnprocessableError(ApiError):
+    """The request is well-formed HTTP but its content cannot be used."""
+
+    status = 422
+    title = "Unprocessable content"
 
 
 class RateLimitedError(ApiError):
@@ -109,6 +137,7 @@ _TITLES = {
     405: "Method not allowed",
     408: "Request timeout",
     409: "Conflict",
+    410: "Gone",
     413: "Payload too large",
     415: "Unsupported media type",
     422: "Unprocessable content",
@@ -207,8 +236,8 @@ def domain_status(exc: AirlockError) -> int:
     """The HTTP status of a domain error that reached a route."""
     if isinstance(exc, StorageError):
         return 503
-    if isinstance(exc, TicketError):
-        return 422
+    if isinstance(exc, TicketError | IntakeConflictError):
+        return 422  # IntakeConflictError: an Idempotency-Key reused for another request
     if isinstance(exc, HelpdeskError):
         return 400
     return 500
@@ -216,3 +245,22 @@ def domain_status(exc: AirlockError) -> int:
 
 def _quote(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', "'")
+
+
+def problem_doc(status: int) -> dict[str, Any]:
+    """The OpenAPI entry of an error status answered as problem+json."""
+    return {
+        "model": Problem,
+        "description": _TITLES.get(status, "Error"),
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
+    }
+
+
+# Every route may answer these (authentication, limits, timeouts, dependencies); routes add
+# their own (404, 409...). The chat route documents OpenAI's error shape for them instead.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: problem_doc(status)
+    for status in (400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503, 504)
+}

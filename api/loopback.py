@@ -20,6 +20,7 @@ def serve_in_thread(
     host: str = "127.0.0.1",
     port: int = 0,
     lifespan: Literal["auto", "on", "off"] = "off",
+    start_timeout_s: float = 60.0,
 ) -> Iterator[str]:
     """Serve `app` until the block ends; yield its base URL (port 0 picks a free port)."""
     server = uvicorn.Server(
@@ -29,7 +30,7 @@ def serve_in_thread(
     )
     thread = threading.Thread(target=server.run, name=f"uvicorn-{host}", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + start_timeout_s
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             server.should_exit = True

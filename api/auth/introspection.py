@@ -41,11 +41,14 @@ class IntrospectionCheck:
         try:
             result = await self.client.a_introspect(token)
         except KeycloakError as exc:
-            raise AuthError(
-                f"the identity provider's introspection failed ({exc.response_code}); "
-                "check auth.introspection_client_id and its secret",
-                status=503,
-            ) from None
+            if exc.response_code is None:  # no answer at all
+                reason = "is unreachable; check auth.issuer_url and the network path to it"
+            else:
+                reason = (
+                    f"refused introspection ({exc.response_code}); "
+                    "check auth.introspection_client_id and its secret"
+                )
+            raise AuthError(f"the identity provider {reason}", status=503) from None
         if not isinstance(result, dict) or result.get("active") is not True:
             raise AuthError("token is no longer active (revoked or logged out)")
 

@@ -1,8 +1,9 @@
 """Keycloak access tokens verified locally: discovery, a cached JWKS, pinned algorithms.
 
 The JWKS is fetched once and refetched when it is older than `jwks_max_age_s`, or when a token
-names a key id we do not know, but then at most once per `jwks_cooldown_s`: a flood of tokens
+names a key id we do not know, but never more than once per `jwks_cooldown_s`: a flood of tokens
 with made-up key ids costs the identity provider one request per cooldown, not one per token.
+When an old JWKS cannot be refetched, the cached keys keep verifying until a later try succeeds.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class OidcVerifier:
         self._keys: dict[str, PyJWK] = {}
         self._jwks_uri = ""
         self._fetched_at: float | None = None
+        self._attempted_at: float | None = None  # last fetch try, successful or not
         self._lock = asyncio.Lock()
         self.jwks_fetches = 0  # how often the JWKS was fetched (metrics, tests)
 
@@ -94,8 +96,8 @@ class OidcVerifier:
 
     def _check_audience(self, claims: Mapping[str, Any]) -> None:
         audience = claims.get("aud")
-        audiences = [audience] if isinstance(audience, str) else list(audience or [])
-        if self.settings.audience in audiences:
+        audiences = [audience] if isinstance(audience, str) else audience
+        if isinstance(audiences, list) and self.settings.audience in audiences:
             return
         if claims.get("azp") in self.settings.allowed_clients:
             return
@@ -106,8 +108,8 @@ class OidcVerifier:
     async def _find_key(self, kid: object) -> PyJWK:
         if not isinstance(kid, str) or not kid:
             raise AuthError("token header names no key id (kid)")
-        if self._is_stale():
-            await self._refresh_keys()
+        if self._is_stale() and self._may_refresh():
+            await self._refresh_stale_keys()
         key = self._keys.get(kid)
         if key is None and self._may_refresh():
             await self._refresh_keys(if_older_than=self.settings.jwks_cooldown_s)
@@ -121,8 +123,16 @@ class OidcVerifier:
         return fetched is None or self._clock() - fetched > self.settings.jwks_max_age_s
 
     def _may_refresh(self) -> bool:
-        fetched = self._fetched_at
-        return fetched is None or self._clock() - fetched >= self.settings.jwks_cooldown_s
+        attempted = self._attempted_at
+        return attempted is None or self._clock() - attempted >= self.settings.jwks_cooldown_s
+
+    async def _refresh_stale_keys(self) -> None:
+        try:
+            await self._refresh_keys(if_older_than=self.settings.jwks_cooldown_s)
+        except AuthError:
+            if not self._keys:
+                raise
+            log.warning("jwks refresh failed; verifying with the cached keys until the next try")
 
     async def _discover(self) -> None:
         url = f"{self.issuer}/.well-known/openid-configuration"
@@ -138,10 +148,11 @@ class OidcVerifier:
             raise AuthError(f"the discovery document at {url} has no jwks_uri", status=503)
 
     async def _refresh_keys(self, *, if_older_than: float = 0.0) -> None:
-        async with self._lock:  # concurrent unknown kids wait for one fetch
-            fetched = self._fetched_at
-            if fetched is not None and if_older_than and self._clock() - fetched < if_older_than:
+        async with self._lock:  # concurrent callers wait for one fetch
+            tried = self._attempted_at
+            if tried is not None and if_older_than and self._clock() - tried < if_older_than:
                 return
+            self._attempted_at = self._clock()
             if not self._jwks_uri:
                 await self._discover()
             document = await self._get_json(self._jwks_uri)

@@ -45,7 +45,7 @@ def principal_from_claims(
 ) -> Principal:
     """The caller of a verified token's claims (403 when it names no usable tenant)."""
     tenant = claims.get(tenant_claim)
-    if not isinstance(tenant, str) or not _TENANT.match(tenant):
+    if not isinstance(tenant, str) or not _TENANT.fullmatch(tenant):
         raise AuthError(
             f"the token has no valid {tenant_claim!r} claim; ask the identity provider "
             "administrator to map the user's or client's tenant into the token",
