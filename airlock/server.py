@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING
@@ -12,6 +13,8 @@ import sqlalchemy as sa
 from airlock.errors import ConfigError
 from airlock.services import open_desk_parts, open_services
 from airlock.settings import AirlockSettings
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -50,6 +53,7 @@ async def open_api_parts(settings: AirlockSettings) -> AsyncIterator[ApiParts]:
         issuer_url = await asyncio.to_thread(stack.enter_context, open_identity(settings))
         services = await asyncio.to_thread(stack.enter_context, open_services(settings))
         desk_parts = await asyncio.to_thread(stack.enter_context, open_desk_parts(services))
+        log.info("api parts open", extra={"issuer": issuer_url})
         yield ApiParts(
             settings=settings,
             engine=services.engine,
@@ -62,6 +66,7 @@ async def open_api_parts(settings: AirlockSettings) -> AsyncIterator[ApiParts]:
         )
     finally:
         await asyncio.to_thread(stack.close)
+        log.info("api parts closed: workers stopped, final audit checkpoint written")
 
 
 def build_api_app(settings: AirlockSettings) -> FastAPI:

@@ -104,6 +104,7 @@ def open_ticket_desk(services: Services) -> Iterator[TicketDesk]:
 def open_desk_parts(services: Services) -> Iterator[DeskParts]:
     """The desk with its knowledge base and engine chain (the API serves all three)."""
     from helpdesk.desk import TicketDesk
+    from helpdesk.escalations import EscalationQueue
     from helpdesk.intents import DEFAULT_MODEL_DIR, load_intent_model
     from helpdesk.pipeline import PipelineParts, TicketPipeline
     from helpdesk.policy import load_escalation_policy
@@ -140,7 +141,11 @@ def open_desk_parts(services: Services) -> Iterator[DeskParts]:
         pipeline.warm_up()
         queue = WorkQueue(services.engine, max_attempts=config.max_attempts)
         delivery = WritebackDelivery(config.writeback, services.audit)
-        desk = TicketDesk(pipeline, queue, services.audit, config, deliver=delivery)
+        escalations = EscalationQueue(services.engine)
+        escalations.sync_missing()  # decisions stored by a worker that died before opening them
+        desk = TicketDesk(
+            pipeline, queue, services.audit, config, deliver=delivery, escalations=escalations
+        )
         try:
             yield DeskParts(desk, kb.kb, chat)
         finally:

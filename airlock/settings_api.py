@@ -144,7 +144,11 @@ class ApiSettings(Section):
         30.0, gt=0, le=600, description="A request still running after this gets 504."
     )
     max_wait_s: float = Field(
-        30.0, gt=0, le=300, description="Longest ?wait= a ticket submission may ask for."
+        25.0,
+        gt=0,
+        le=300,
+        description="Longest ?wait= a ticket submission may ask for (below request_timeout_s: "
+        "an undecided ticket answers 202, not 504).",
     )
     cors_origins: tuple[str, ...] = Field(
         (), description="Origins allowed by CORS; empty: CORS off (no headers sent)."
@@ -164,9 +168,19 @@ class ApiSettings(Section):
         10, ge=0, le=100, description="Earlier turns of a conversation given to the model."
     )
     access_log: bool = Field(True, description="One log line per request (never bodies).")
+    metrics_require_token: bool = Field(
+        False,
+        description="Ask /metrics scrapers for a bearer token with role ml-engineer or admin. "
+        "Off: /metrics is open like /healthz and must not be reachable from outside.",
+    )
 
     @model_validator(mode="after")
     def _known_roles(self) -> ApiSettings:
+        if self.max_wait_s >= self.request_timeout_s:
+            raise ValueError(
+                f"api.max_wait_s ({self.max_wait_s:g}) must be below api.request_timeout_s "
+                f"({self.request_timeout_s:g}), or waiting submissions time out with 504"
+            )
         unknown = sorted(set(self.rate_limits) - set(ROLES))
         if unknown:
             raise ValueError(

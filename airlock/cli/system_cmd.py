@@ -67,3 +67,25 @@ def db_status(state: CliState, as_json: bool) -> None:
 def demo(state: CliState, once: bool) -> None:
     """Run Airlock end to end on embedded defaults and say what it did."""
     run_demo(state.settings, once=once, echo=click.echo)
+
+
+@click.command()
+@click.option("--host", default=None, help="Listen address (default: api.host).")
+@click.option("--port", type=int, default=None, help="Listen port (default: api.port).")
+@pass_state
+def serve(state: CliState, host: str | None, port: int | None) -> None:
+    """Run the API for real deployments until SIGTERM or Ctrl-C (tickets finish first)."""
+    import uvicorn
+
+    from airlock.server import build_api_app
+
+    settings = state.settings
+    uvicorn.run(
+        build_api_app(settings),
+        host=host or settings.api.host,
+        port=settings.api.port if port is None else port,
+        log_config=None,  # our JSON logging, configured once by the CLI
+        access_log=False,  # the API writes its own access lines (no bodies, no query strings)
+        timeout_graceful_shutdown=int(settings.api.request_timeout_s),
+        server_header=False,
+    )
