@@ -9,6 +9,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import Connection
 
 from airlock.settings_helpdesk import HelpdeskSettings
 from audit.events import Actor, AuditEvent
@@ -80,27 +81,32 @@ class TicketDesk:
         """Store the ticket version as a job (idempotent) and audit its receipt once."""
         self.check_ticket(ticket)
         version = ticket.get_version()
-        ref = self.queue.enqueue(
+        audit = self.audit
+
+        def audit_receipt(conn: Connection, ref: JobRef) -> None:
+            # In the job's transaction: a stored ticket always has its receipt event.
+            if audit is None:
+                return
+            event = AuditEvent(
+                "ticket.received",
+                actor=actor,
+                tenant=ticket.tenant,
+                resource_type="ticket",
+                resource_id=ticket.id,
+                details={"version": version, "job_id": ref.job_id, "channel": ticket.channel},
+            )
+            audit.append_in(conn, [event])
+
+        return self.queue.enqueue(
             QueuedTicket(
                 tenant=ticket.tenant,
                 ticket_id=ticket.id,
                 version=version,
                 payload=ticket_payload(ticket),
                 subject_id=ticket.customer.id,
-            )
+            ),
+            on_created=audit_receipt,
         )
-        if ref.created and self.audit is not None:
-            self.audit.append(
-                AuditEvent(
-                    "ticket.received",
-                    actor=actor,
-                    tenant=ticket.tenant,
-                    resource_type="ticket",
-                    resource_id=ticket.id,
-                    details={"version": version, "job_id": ref.job_id, "channel": ticket.channel},
-                )
-            )
-        return ref
 
     def warm(self, tickets: Sequence[Ticket]) -> None:
         """Prepare a batch of tickets about to be worked (their embeddings, in one batch)."""

@@ -75,8 +75,17 @@ class WorkQueue:
         self.backoff_max_s = backoff_max_s
         self._clock = clock
 
-    def enqueue(self, ticket: QueuedTicket) -> JobRef:
-        """Store the ticket as a job; the same tenant/ticket/version returns the existing job."""
+    def enqueue(
+        self,
+        ticket: QueuedTicket,
+        *,
+        on_created: Callable[[Connection, JobRef], None] | None = None,
+    ) -> JobRef:
+        """Store the ticket as a job; the same tenant/ticket/version returns the existing job.
+
+        `on_created` runs in the job's transaction when the job is new (its receipt's audit
+        event commits with it, or neither does).
+        """
         payload = dumps_json(ticket.payload, what="ticket payload")
         with self._storage():
             try:
@@ -85,6 +94,8 @@ class WorkQueue:
                     if found is not None:
                         return found
                     ref = self._insert(conn, ticket, payload)
+                    if on_created is not None:
+                        on_created(conn, ref)
             except IntegrityError:
                 # PostgreSQL: another writer inserted the same version between our look and ours.
                 with self.engine.connect() as conn:
