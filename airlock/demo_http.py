@@ -14,7 +14,7 @@ from keycloak import KeycloakOpenID
 
 from airlock.errors import AirlockError
 from airlock.settings import AirlockSettings
-from api.auth.devissuer import load_dev_realm
+from api.auth.devrealm import load_dev_realm
 from api.auth.introspection import split_realm_url
 
 Echo = Callable[[str], None]

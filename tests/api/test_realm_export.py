@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from airlock.settings_api import ROLES, AuthSettings
-from api.auth.devissuer import load_dev_realm
+from api.auth.devrealm import load_dev_realm
 
 EXPORT = Path(__file__).resolve().parents[2] / "api" / "keycloak" / "realm-airlock.json"
 PLACEHOLDER = "**********"
