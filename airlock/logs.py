@@ -93,6 +93,9 @@ def configure_logging(settings: LogSettings, *, stream: Any = None) -> None:
     for chatty in ("milvus_lite", "faiss"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
     logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
+    # The only gRPC server in our processes is Milvus Lite's; it logs a traceback at ERROR for
+    # each call it does not implement (pymilvus probes AllocTimestamp), which is harmless.
+    logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
