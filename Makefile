@@ -13,10 +13,10 @@ $(PY):
 
 # CPU PyTorch first: with torch==2.13.0 (the CPU build on this machine kind) already present,
 # no later requirement can pull the multi-GB CUDA build from the registry.
-$(STAMP): pyproject.toml | $(PY)
+$(STAMP): pyproject.toml gpu-bench/pyproject.toml | $(PY)
 	$(PIP) install --quiet "torch==2.13.0"
 	@$(PY) -c "import torch, sys; v = torch.__version__; sys.exit(0 if '+cpu' in v or not torch.version.cuda else 'refusing CUDA torch ' + v)"
-	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet -e '.[dev]' -e './gpu-bench[keycloak]'
 	@touch $(STAMP)
 
 demo: $(STAMP)

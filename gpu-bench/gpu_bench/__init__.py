@@ -1,0 +1,3 @@
+"""gpu-bench: serving benchmarks for OpenAI-compatible endpoints (vLLM, Ray Serve LLM, Airlock)."""
+
+RESULT_FORMAT = "gpu-bench-result/1"
