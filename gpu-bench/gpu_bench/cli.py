@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -15,10 +16,11 @@ from gpu_bench.auth import AuthError, KeycloakClient, auth_headers, fetch_keyclo
 from gpu_bench.client import PreflightError
 from gpu_bench.load import Progress
 from gpu_bench.plots import regenerate, write_run_dir
+from gpu_bench.records import RequestRecord
 from gpu_bench.report import ResultError, compare, read_result
 from gpu_bench.roofline import Roofline, compute_roofline, get_gpu, get_model_shape
 from gpu_bench.runner import LoadMode, RunPlan, execute
-from gpu_bench.slo import parse_slo
+from gpu_bench.slo import parse_slo, search_rate
 from gpu_bench.workloads import (
     WorkloadError,
     load_jsonl,
@@ -82,7 +84,12 @@ def _headers(options: dict[str, Any]) -> dict[str, str]:
 def _roofline(options: dict[str, Any]) -> Roofline | None:
     if not options["gpu"]:
         return None
-    gpu = get_gpu(options["gpu"])
+    gpu = get_gpu(
+        options["gpu"],
+        memory_gib=options["gpu_memory"],
+        bandwidth_gb_s=options["gpu_bandwidth"],
+        bf16_tflops=options["gpu_tflops"],
+    )
     shape = get_model_shape(options["model_shape"] or options["model"])
     return compute_roofline(shape, gpu, tensor_parallel=options["tensor_parallel"])
 
@@ -121,6 +128,9 @@ _RUN_OPTIONS = [
     click.option("--seed", type=int, default=0),
     click.option("--slo", help="e.g. ttft=500ms,tpot=50ms,e2e=10s (goodput per point)."),
     click.option("--gpu", help="GPU for the roofline, e.g. H200 (see gpus.yaml)."),
+    click.option("--gpu-memory", type=float, help="Override the GPU's memory (GiB)."),
+    click.option("--gpu-bandwidth", type=float, help="Override its memory bandwidth (GB/s)."),
+    click.option("--gpu-tflops", type=float, help="Override its dense BF16 TFLOPS."),
     click.option("--model-shape", help="Preset (llama-3.1-8b) or model folder for the roofline."),
     click.option("--tensor-parallel", type=int, default=1),
 ]
@@ -176,6 +186,57 @@ def run(**options: Any) -> None:
         click.echo("warning: the client used over 80 % of a core: results may be client-bound")
     if outcome.partial:
         click.echo("interrupted: partial results written", err=True)
+
+
+@cli.command()
+@run_options
+@click.option("--target", type=float, default=0.9, help="Fraction of requests meeting the SLO.")
+@click.option("--low", type=float, default=1.0, help="First rate tried (requests/s).")
+@click.option("--high", type=float, default=256.0, help="Highest rate tried.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True)
+def search(**options: Any) -> None:
+    """The highest Poisson request rate that meets --slo for --target of the requests."""
+    if not options["slo"]:
+        raise click.UsageError("search needs --slo, e.g. ttft=500ms,tpot=50ms")
+    if options["duration"] is None and options["num_requests"] is None:
+        raise click.UsageError("give --duration or --num-requests (per probed rate)")
+    items, workload = _items(options)
+    slo = parse_slo(options["slo"])
+    base = RunPlan(
+        endpoint=options["endpoint"],
+        model=options["model"],
+        api="tickets" if options["workload"] == "tickets" else options["api"],
+        items=items,
+        workload=workload,
+        mode="rate",
+        points=(options["low"],),
+        num_requests=options["num_requests"],
+        duration_s=options["duration"],
+        seed=options["seed"],
+        ignore_eos=options["ignore_eos"],
+        headers=_headers(options),
+        slo=slo,
+    )
+
+    async def at_rate(rate: float) -> list[RequestRecord]:
+        outcome = await execute(dataclasses.replace(base, points=(rate,)), progress=_progress)
+        return outcome.records
+
+    found = asyncio.run(
+        search_rate(
+            at_rate,
+            slo,
+            target_attainment=options["target"],
+            low=options["low"],
+            high=options["high"],
+        )
+    )
+    options["out"].mkdir(parents=True, exist_ok=True)
+    (options["out"] / "search.json").write_text(json.dumps(found.to_dict(), indent=2) + "\n")
+    click.echo("", err=True)
+    click.echo(
+        f"highest rate meeting {options['slo']} for {options['target']:.0%}: {found.best_rate}"
+    )
 
 
 @cli.command("compare")

@@ -92,3 +92,13 @@ def test_malformed_dataset_names_file_and_line(endpoint: str, tmp_path: Path) ->
     assert result.exit_code != 0
     message = str(result.exception) + result.output
     assert "prompts.jsonl:2: not JSON" in message
+
+
+def test_search_finds_the_highest_rate_meeting_a_loose_slo(endpoint: str, tmp_path: Path) -> None:
+    args = ["search", "--endpoint", endpoint, "--model", "extractive", "--slo", "e2e=5s"]
+    args += ["--low", "2", "--high", "8", "--num-requests", "8", "--out", str(tmp_path)]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    found = json.loads((tmp_path / "search.json").read_text())
+    assert found["best_rate"] == 8  # every probe holds a 5 s end-to-end bound on this server
+    assert [p["rate"] for p in found["points"]][:3] == [2, 4, 8]
