@@ -33,6 +33,7 @@ from audit.log import AuditLog, format_ts, utc_now
 from audit.signing import get_key_id
 from audit.verify import verify_log
 
+MAX_SEQ = 2**63 - 1  # the largest sequence number the stores hold (64-bit integer)
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 MAX_PAGE = 500
@@ -61,7 +62,9 @@ async def list_events(
     ] = None,
     since: Since = None,
     until: Until = None,
-    after: Annotated[int, Query(ge=0, description="Cursor: events after this seq.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_SEQ, description="Cursor: events after this seq.")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> AuditEventPage:
     """Events of the token's tenant in seq order, a page at a time (keyset on seq)."""

@@ -122,3 +122,9 @@ def test_tampered_export_run_fails_offline_verification(
 def test_agent_cannot_read_the_audit_log(client: TestClient, auth: Auth) -> None:
     for path in ("/v1/audit/events", "/v1/audit/verify", "/v1/audit/export"):
         assert client.get(path, headers=auth("alice")).status_code == 403
+
+
+def test_cursor_beyond_a_64_bit_sequence_is_422_not_500(client: TestClient, auth: Auth) -> None:
+    response = client.get(f"/v1/audit/events?after={2**64}", headers=auth("audrey"))
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"

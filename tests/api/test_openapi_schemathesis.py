@@ -63,7 +63,10 @@ schema = schemathesis.openapi.from_dict(
 
 @schema.parametrize()
 @settings(
-    max_examples=15,
+    # Deterministic examples: CI explores the same cases every run (a bug found once, like the
+    # 64-bit cursor overflow, becomes a named regression test instead of a flaky failure).
+    derandomize=True,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
