@@ -177,15 +177,14 @@ def test_scraper_records_unavailable_with_status_when_metrics_answer_an_error() 
     assert "HTTP 500" in report["reason"]
 
 
-def test_gpu_sampler_reports_unavailable_with_reason_when_no_gpu_is_present() -> None:
-    if has_nvidia_gpu():
-        pytest.skip("this machine has a GPU; the gpu-marked test covers it")
+def test_gpu_sampler_availability_matches_the_machine_and_names_why_not() -> None:
     with GpuSampler(interval_s=0.01) as sampler:
         pass
     report = sampler.stop()
-    assert report["available"] is False
-    assert "NVML" in report["reason"] or "pynvml" in report["reason"]
-    assert report["gpus"] == [] and report["energy_j"] is None
+    assert report["available"] is has_nvidia_gpu()
+    if not report["available"]:  # no GPU here: a value with its reason, not an error
+        assert "NVML" in report["reason"] or "pynvml" in report["reason"]
+        assert report["gpus"] == [] and report["energy_j"] is None
 
 
 def test_energy_per_output_token_divides_and_refuses_missing_inputs() -> None:
