@@ -70,6 +70,7 @@ class ServerScraper:
         self.scrapes: list[tuple[float, dict[str, list[float]]]] = []
         self.failures: list[str] = []
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def scrape(self) -> bool:
         """One scrape; a failure is recorded with its reason, never raised."""
@@ -86,22 +87,29 @@ class ServerScraper:
         return True
 
     async def _loop(self) -> None:
-        """Scrape until cancelled."""
-        while True:
-            await asyncio.sleep(self.interval_s)
+        """Scrape every interval until told to stop (a scrape in flight is finished)."""
+        stopping = self._stopping
+        while not stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), self.interval_s)
+                return
             await self.scrape()
 
     async def start(self) -> None:
         """Scrape once ("before") and start scraping in the background."""
         await self.scrape()
+        self._stopping = asyncio.Event()
         self._task = asyncio.create_task(self._loop())
 
     async def stop(self) -> dict[str, Any]:
-        """Stop the background scrapes, scrape once ("after") and return the report."""
+        """Stop the background scrapes, scrape once ("after") and return the report.
+
+        A scrape in flight is awaited, not cancelled: cancelled mid-request, the server would
+        have counted a scrape the series never shows.
+        """
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping.set()
+            await self._task
             self._task = None
         await self.scrape()
         return self.report()
