@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import subprocess
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from gpu_bench.telemetry import GpuSampler, ServerScraper, energy_per_output_token, parse_metrics
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
+
+from tests.serving.conftest import get_free_port, run_live
 
 CURRENT = """# HELP vllm:kv_cache_usage_perc KV-cache usage. 1 means 100 percent usage.
 # TYPE vllm:kv_cache_usage_perc gauge
@@ -68,33 +65,6 @@ def metrics_app(template: str) -> Starlette:
     return Starlette(routes=[Route("/metrics", metrics), Route("/broken", broken)])
 
 
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """Serve the app with uvicorn on loopback in a thread; yield its base URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def has_nvidia_gpu() -> bool:
     """Whether nvidia-smi exists and lists at least one device."""
     if shutil.which("nvidia-smi") is None:
@@ -124,7 +94,7 @@ def test_parse_metrics_sums_label_sets_by_sample_name() -> None:
 
 
 def test_scraper_reports_gauge_series_and_counter_deltas_when_vllm_metrics_change() -> None:
-    with serving(metrics_app(CURRENT)) as base:
+    with run_live(metrics_app(CURRENT)) as base:
         report = scrape_run(f"{base}/metrics")
     scrapes = report["scrapes"]
     assert report["available"] is True
@@ -145,7 +115,7 @@ def test_scraper_reports_gauge_series_and_counter_deltas_when_vllm_metrics_chang
 
 
 def test_scraper_reads_older_vllm_names_when_current_ones_are_missing() -> None:
-    with serving(metrics_app(OLDER)) as base:
+    with run_live(metrics_app(OLDER)) as base:
         report = scrape_run(f"{base}/metrics", during_s=0.05)
     assert report["gauges"]["kv_cache_usage"]["metric"] == "vllm:gpu_cache_usage_perc"
     assert report["counters"]["prefix_cache_hits"]["metric"] == "vllm:gpu_prefix_cache_hits_total"
@@ -154,7 +124,7 @@ def test_scraper_reads_older_vllm_names_when_current_ones_are_missing() -> None:
 
 
 def test_scraper_reports_absent_metrics_when_the_server_exposes_other_names() -> None:
-    with serving(metrics_app(UNRELATED)) as base:
+    with run_live(metrics_app(UNRELATED)) as base:
         report = scrape_run(f"{base}/metrics", during_s=0.05)
     assert report["available"] is True
     assert report["gauges"]["kv_cache_usage"]["status"] == "absent"
@@ -163,7 +133,7 @@ def test_scraper_reports_absent_metrics_when_the_server_exposes_other_names() ->
 
 
 def test_scraper_records_unavailable_with_reason_when_port_is_unreachable() -> None:
-    url = f"http://127.0.0.1:{free_port()}/metrics"
+    url = f"http://127.0.0.1:{get_free_port()}/metrics"
     report = scrape_run(url, during_s=0.05)
     assert report["available"] is False
     assert url in report["reason"] and "ConnectError" in report["reason"]
@@ -171,7 +141,7 @@ def test_scraper_records_unavailable_with_reason_when_port_is_unreachable() -> N
 
 
 def test_scraper_records_unavailable_with_status_when_metrics_answer_an_error() -> None:
-    with serving(metrics_app(CURRENT)) as base:
+    with run_live(metrics_app(CURRENT)) as base:
         report = scrape_run(f"{base}/broken", during_s=0.0)
     assert report["available"] is False
     assert "HTTP 500" in report["reason"]
