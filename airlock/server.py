@@ -1,11 +1,17 @@
-"""The API process: identity provider, parts and app wired from settings (`airlock serve`)."""
+"""API and worker processes: identity, parts and app wired from settings (`serve`, `worker`)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
-from contextlib import ExitStack, asynccontextmanager, contextmanager
+from contextlib import (
+    AbstractAsyncContextManager,
+    ExitStack,
+    asynccontextmanager,
+    contextmanager,
+    nullcontext,
+)
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -42,15 +48,25 @@ def open_identity(settings: AirlockSettings) -> Iterator[str]:
         yield issuer.issuer
 
 
-@asynccontextmanager
-async def open_api_parts(settings: AirlockSettings) -> AsyncIterator[ApiParts]:
+def open_api_parts(settings: AirlockSettings) -> AbstractAsyncContextManager[ApiParts]:
     """Storage, audit, the desk, the knowledge base and the realm for one API process."""
+    return _open_parts(settings, identity=True)
+
+
+def open_worker_parts(settings: AirlockSettings) -> AbstractAsyncContextManager[ApiParts]:
+    """The parts of a worker process: the realm only when /metrics takes tokens."""
+    return _open_parts(settings, identity=settings.api.metrics_require_token)
+
+
+@asynccontextmanager
+async def _open_parts(settings: AirlockSettings, *, identity: bool) -> AsyncIterator[ApiParts]:
     from api.parts import ApiParts
 
     # Opening loads models and runs a warm-up ticket on its own event loop: in a thread.
     stack = ExitStack()
     try:
-        issuer_url = await asyncio.to_thread(stack.enter_context, open_identity(settings))
+        realm = open_identity(settings) if identity else nullcontext("")
+        issuer_url = await asyncio.to_thread(stack.enter_context, realm)
         services = await asyncio.to_thread(stack.enter_context, open_services(settings))
         desk_parts = await asyncio.to_thread(stack.enter_context, open_desk_parts(services))
         log.info("api parts open", extra={"issuer": issuer_url})
@@ -74,6 +90,13 @@ def build_api_app(settings: AirlockSettings) -> FastAPI:
     from api.app import create_app
 
     return create_app(settings, open_api_parts)
+
+
+def build_worker_app(settings: AirlockSettings) -> FastAPI:
+    """A ticket worker process: `api.workers` threads, with probes and /metrics only."""
+    from api.app import create_app
+
+    return create_app(settings, open_worker_parts, role="worker")
 
 
 def build_pii_vault(settings: AirlockSettings, engine: sa.Engine) -> PiiVault | None:

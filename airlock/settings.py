@@ -83,6 +83,12 @@ class AuditSettings(Section):
     max_details_bytes: int = Field(
         16384, ge=256, description="Largest allowed `details` JSON of one event."
     )
+    verify_every_s: float = Field(
+        3600.0,
+        ge=0,
+        description="The API re-verifies the whole chain this often and reports the result as "
+        "metrics (airlock_audit_chain_intact), at start-up first. 0: never.",
+    )
 
 
 class ModelsSettings(Section):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Iterator
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
@@ -22,6 +23,9 @@ log = logging.getLogger(__name__)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 STAGE_BUCKETS = (*LATENCY_BUCKETS, 30, 60)
 DRAFT_CHAR_BUCKETS = (100, 250, 500, 1000, 2000, 4000, 8000)
+CITATION_BUCKETS = (0, 1, 2, 3, 5, 8)
+SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+AUDIT_RESULTS = ("intact", "broken", "error")
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"  # the route label of requests no route matched (bounded cardinality)
 QUEUE_STATES = ("queued", "leased", "done", "dead")
@@ -62,6 +66,7 @@ class ApiMetrics:
             registry=registry,
         )
         self._domain(registry)
+        self._retrieval_and_audit(registry)
         self._request_children: dict[tuple[str, str, str], Histogram] = {}
         self._queue: QueueCollector | None = None
 
@@ -99,6 +104,49 @@ class ApiMetrics:
             registry=registry,
         )
 
+    def _retrieval_and_audit(self, registry: CollectorRegistry) -> None:
+        """What retrieval gave the drafts, and the audit chain's last verification."""
+        self.citations = Histogram(
+            "airlock_ticket_citations",
+            "Knowledge-base passages cited per decided ticket version (0: no grounded draft).",
+            buckets=CITATION_BUCKETS,
+            registry=registry,
+        )
+        self.top_score = Histogram(
+            "airlock_ticket_top_citation_score",
+            "Retrieval score of the best passage cited by a draft (0..1).",
+            buckets=SCORE_BUCKETS,
+            registry=registry,
+        )
+        self.audit_verifications = Counter(
+            "airlock_audit_verifications",
+            "Verifications of the audit chain by result (intact, broken, error).",
+            ["result"],
+            registry=registry,
+        )
+        self.audit_intact = Gauge(
+            "airlock_audit_chain_intact",
+            "1 when the last verification found the audit chain intact, 0 when it was broken.",
+            registry=registry,
+        )
+        self.audit_verified_at = Gauge(
+            "airlock_audit_last_verification_timestamp_seconds",
+            "Unix time of the last completed verification of the audit chain.",
+            registry=registry,
+        )
+        for result in AUDIT_RESULTS:  # every series exists from the start (alerts see zero)
+            self.audit_verifications.labels(result)
+        # No verdict before the first verification: NaN matches neither `== 0` nor staleness.
+        self.audit_intact.set(math.nan)
+        self.audit_verified_at.set(math.nan)
+
+    def observe_audit_verification(self, result: str, at: float) -> None:
+        """A verification of the audit chain finished (`error`: it could not be read)."""
+        self.audit_verifications.labels(result).inc()
+        if result != "error":
+            self.audit_intact.set(1 if result == "intact" else 0)
+            self.audit_verified_at.set(at)
+
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """One finished request (cheap: label children are cached)."""
         key = (method if method in METHODS else "other", route, f"{status // 100}xx")
@@ -131,6 +179,9 @@ class ApiMetrics:
                 self.tokens.labels(engine.name, "completion").inc(engine.completion_tokens)
         if record.draft is not None:
             self.draft_chars.observe(len(record.draft))
+        self.citations.observe(len(record.citations))
+        if record.citations:
+            self.top_score.observe(max(c.score for c in record.citations))
 
     def watch_queue(self, queue: WorkQueue) -> None:
         """Report the queue's depth at each scrape (replaces a queue watched before)."""

@@ -15,7 +15,7 @@ from airlock.cli.intents_cmd import intents
 from airlock.cli.kb_cmd import kb
 from airlock.cli.models_cmd import models
 from airlock.cli.serving_cmd import serving
-from airlock.cli.system_cmd import config, db, demo, serve
+from airlock.cli.system_cmd import config, db, demo, serve, worker
 from airlock.cli.tickets_cmd import subjects, tickets
 from airlock.errors import AirlockError
 from airlock.logs import bound_context
@@ -53,6 +53,7 @@ cli.add_command(tickets)
 cli.add_command(subjects)
 cli.add_command(demo)
 cli.add_command(serve)
+cli.add_command(worker)
 
 
 def main(argv: list[str] | None = None) -> None:

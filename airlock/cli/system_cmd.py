@@ -61,6 +61,9 @@ def db_status(state: CliState, as_json: bool) -> None:
         click.echo(f"database schema {current or '(empty)'}; this build {head}")
 
 
+WORKER_PORT = 8081  # probes and /metrics of `airlock worker`
+
+
 @click.command()
 @click.option("--once", is_flag=True, help="Do the demo's work and exit instead of serving.")
 @pass_state
@@ -87,5 +90,37 @@ def serve(state: CliState, host: str | None, port: int | None) -> None:
         log_config=None,  # our JSON logging, configured once by the CLI
         access_log=False,  # the API writes its own access lines (no bodies, no query strings)
         timeout_graceful_shutdown=int(settings.api.request_timeout_s),
+        server_header=False,
+    )
+
+
+@click.command()
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Ticket worker threads (default: api.workers, at least 1).",
+)
+@click.option("--host", default=None, help="Listen address of the probes (default: api.host).")
+@click.option("--port", type=int, default=WORKER_PORT, show_default=True, help="Probe port.")
+@pass_state
+def worker(state: CliState, threads: int | None, host: str | None, port: int) -> None:
+    """Decide queued tickets until SIGTERM (tickets in progress finish); serves only probes."""
+    import uvicorn
+
+    from airlock.server import build_worker_app
+
+    settings = state.settings
+    count = threads if threads is not None else max(1, settings.api.workers)
+    api = settings.api.model_copy(update={"workers": count})
+    settings = settings.model_copy(update={"api": api})
+    uvicorn.run(
+        build_worker_app(settings),
+        host=host or settings.api.host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        # A ticket may take a while on CPU: the lifespan waits for the workers, not uvicorn.
+        timeout_graceful_shutdown=5,
         server_header=False,
     )

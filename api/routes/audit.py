@@ -8,6 +8,7 @@ tenant, so they stay with the operator (`airlock audit tail`, `airlock audit exp
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -26,6 +27,7 @@ from api.audit_export import (
 from api.auth.principal import Principal
 from api.deps import Auditor, State
 from api.errors import problem_doc
+from api.metrics import ApiMetrics
 from api.schemas.audit import AuditEventOut, AuditEventPage, DamageOut, VerifyResult
 from audit import schema
 from audit.events import AuditEvent, AuditRecord
@@ -100,6 +102,8 @@ async def verify(*, request: Request, principal: Auditor, state: State) -> Verif
     key = state.parts.audit.signer.public_key
     report = await asyncio.to_thread(verify_log, state.parts.engine, key)
     damage = report.damage
+    metrics: ApiMetrics = request.app.state.metrics
+    metrics.observe_audit_verification("intact" if damage is None else "broken", time.time())
     details = {"ok": report.ok, "events_checked": report.events_checked}
     await _record(state.parts.audit, request, principal, "audit.verified", details)
     return VerifyResult(
