@@ -4,9 +4,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed-stamp
+OPS_VENV ?= .venv-ops
+OPS_STAMP := $(OPS_VENV)/.installed-stamp
+WHEELHOUSE ?= .cache/wheelhouse
+WHEELHOUSE_STAMP := $(WHEELHOUSE)/.built-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint unit postgres-binaries bench clean
+.PHONY: demo test lint unit postgres-binaries ops-tools wheelhouse bench clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -16,13 +20,13 @@ $(PY):
 $(STAMP): pyproject.toml gpu-bench/pyproject.toml | $(PY)
 	$(PIP) install --quiet "torch==2.13.0"
 	@$(PY) -c "import torch, sys; v = torch.__version__; sys.exit(0 if '+cpu' in v or not torch.version.cuda else 'refusing CUDA torch ' + v)"
-	$(PIP) install --quiet -e '.[dev]' -e './gpu-bench[keycloak]'
+	$(PIP) install --quiet -e '.[dev,bundle]' -e './gpu-bench[keycloak]'
 	@touch $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/airlock demo
 
-test: $(STAMP) postgres-binaries lint unit
+test: $(STAMP) postgres-binaries ops-tools wheelhouse lint unit
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -44,8 +48,22 @@ postgres-binaries:
 		echo "note: no PostgreSQL server binaries (pg_config --bindir); postgres tests will skip"; \
 	fi
 
+# ansible-core, ansible-lint and checkov for the packaging tests, apart from Airlock's own venv.
+ops-tools: $(OPS_STAMP)
+$(OPS_STAMP): requirements-ops.txt
+	python3 -m venv $(OPS_VENV)
+	$(OPS_VENV)/bin/pip install --quiet -r requirements-ops.txt
+	@touch $(OPS_STAMP)
+
+# Wheels of Airlock and every runtime dependency: what the offline bundle and the Ansible
+# tests install from, with no index.
+wheelhouse: $(WHEELHOUSE_STAMP)
+$(WHEELHOUSE_STAMP): pyproject.toml | $(PY)
+	$(PIP) wheel --quiet --wheel-dir $(WHEELHOUSE) "torch==2.13.0" .
+	@touch $(WHEELHOUSE_STAMP)
+
 bench: $(STAMP)
 	$(PY) benchmarks/bench_audit.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(OPS_VENV) .cache .pytest_cache .mypy_cache .ruff_cache
