@@ -9,6 +9,7 @@ import click
 
 from airlock import __version__
 from airlock.cli.audit_cmd import audit
+from airlock.cli.bundle_cmd import bundle
 from airlock.cli.context import CliState, fail
 from airlock.cli.guard_cmd import guard
 from airlock.cli.intents_cmd import intents
@@ -44,6 +45,7 @@ def cli(ctx: click.Context, config_file: Path | None) -> None:
 cli.add_command(config)
 cli.add_command(db)
 cli.add_command(audit)
+cli.add_command(bundle)
 cli.add_command(models)
 cli.add_command(kb)
 cli.add_command(serving)
