@@ -48,11 +48,17 @@ postgres-binaries:
 		echo "note: no PostgreSQL server binaries (pg_config --bindir); postgres tests will skip"; \
 	fi
 
-# ansible-core, ansible-lint and checkov for the packaging tests, apart from Airlock's own venv.
+# ansible-core, ansible-lint, checkov and promtool for the packaging tests, apart from .venv.
 ops-tools: $(OPS_STAMP)
+# promtool (checks and unit-tests the alert rules) comes from Debian's prometheus package,
+# unpacked into the ops venv: nothing is installed system-wide and no service starts.
 $(OPS_STAMP): requirements-ops.txt
 	python3 -m venv $(OPS_VENV)
 	$(OPS_VENV)/bin/pip install --quiet -r requirements-ops.txt
+	cd $(OPS_VENV) && { apt-get download -qq prometheus 2>/dev/null || \
+		{ [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get download -qq prometheus; }; } && \
+		dpkg-deb -x prometheus_*.deb prometheus && rm prometheus_*.deb && \
+		ln -sf ../prometheus/usr/bin/promtool bin/promtool
 	@touch $(OPS_STAMP)
 
 # Wheels of Airlock and every runtime dependency: what the offline bundle and the Ansible
