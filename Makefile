@@ -10,7 +10,7 @@ WHEELHOUSE ?= .cache/wheelhouse
 WHEELHOUSE_STAMP := $(WHEELHOUSE)/.built-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint unit postgres-binaries ops-tools wheelhouse bench clean
+.PHONY: demo test lint unit system-packages ops-tools wheelhouse bench clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml gpu-bench/pyproject.toml | $(PY)
 demo: $(STAMP)
 	$(VENV)/bin/airlock demo
 
-test: $(STAMP) postgres-binaries ops-tools wheelhouse lint unit
+test: $(STAMP) system-packages ops-tools wheelhouse lint unit
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -37,15 +37,19 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-# The storage and audit tests start a throwaway PostgreSQL from the machine's server binaries.
-# In CI a missing server is installed (CI runs as root on a Debian machine) rather than skipped.
-postgres-binaries:
-	@if [ -x "$$(pg_config --bindir 2>/dev/null)/initdb" ]; then exit 0; fi; \
+# The storage and audit tests start a throwaway PostgreSQL from the machine's server binaries;
+# the egress-firewall test loads nftables rules in a private network namespace. In CI (root on
+# Debian) a missing package is installed rather than its tests skipped.
+system-packages:
+	@missing=""; \
+	[ -x "$$(pg_config --bindir 2>/dev/null)/initdb" ] || missing="$$missing postgresql"; \
+	command -v nft >/dev/null || [ -x /usr/sbin/nft ] || missing="$$missing nftables"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$${CI:-}" = "true" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "installing Debian's PostgreSQL server for the test suite"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+		echo "installing Debian's$$missing for the test suite"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	else \
-		echo "note: no PostgreSQL server binaries (pg_config --bindir); postgres tests will skip"; \
+		echo "note: not installed:$$missing; their tests will skip"; \
 	fi
 
 # ansible-core, ansible-lint, checkov and promtool for the packaging tests, apart from .venv.
