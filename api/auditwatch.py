@@ -50,4 +50,3 @@ class AuditWatch:
                 )
         self.metrics.observe_audit_verification(result, time.time())
         return result
-
