@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -131,13 +132,17 @@ def prove_installable(spec: WheelSource, wheelhouse: Path, requirements: Path) -
         "--no-index", "--find-links", str(wheelhouse), "--require-hashes", "-r", str(requirements),
         *spec.get_target_args(), *(["--no-deps"] if spec.no_deps else []),
     ]  # fmt: skip
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **PIP_ENV},
-        check=False,
-    )
+    with tempfile.TemporaryDirectory(prefix="airlock-dry-run-") as target:
+        # pip before 24 takes --platform/--python-version only with --target (nothing is written)
+        if spec.get_target_args():
+            args += ["--target", target]
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **PIP_ENV},
+            check=False,
+        )
     if done.returncode != 0:
         raise BundleToolError(
             "the wheelhouse does not install offline with its hashes: "
