@@ -97,7 +97,7 @@ class ExtractiveEngine:
         idf = {t: math.log(1 + len(sentences) / df[t]) if df[t] else 0.0 for u in units for t in u}
         scored = sorted(
             (
-                (max(sum(idf[t] for t in u & s.terms) / (ceiling * len(u)) for u in units), i, s)
+                (max(_coverage(idf, u & s.terms) / (ceiling * len(u)) for u in units), i, s)
                 for i, s in enumerate(sentences)
             ),
             key=lambda item: (-item[0], item[1]),
@@ -141,6 +141,13 @@ class ExtractiveEngine:
     async def health(self) -> EngineHealth:
         """Always ready: it needs nothing but the request."""
         return EngineHealth(name=self.name, ok=True, model=MODEL_NAME)
+
+
+def _coverage(idf: dict[str, float], shared: frozenset[str]) -> float:
+    """Summed idf of the shared terms, exactly rounded."""
+    # fsum: the set's order (the process's hash seed) cannot change the sum, so equal scores
+    # tie the same way in every process and a ticket gets the same draft wherever it runs.
+    return math.fsum(idf[t] for t in shared)
 
 
 def _question_units(question: str) -> list[frozenset[str]]:
