@@ -12,6 +12,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from airlock.errors import AirlockError
 from audit.errors import AuditKeyError
 
 
@@ -59,6 +60,39 @@ class AuditSigner:
         return self.private_key.sign(message).hex()
 
 
+@dataclass(frozen=True)
+class KeyFileRemedies:
+    """What to tell the operator for each way a private key file can be wrong."""
+
+    exposed: str
+    unreadable: str
+    wrong_type: str
+
+
+def read_private_key(
+    path: Path, *, label: str, error: type[AirlockError], remedies: KeyFileRemedies
+) -> Ed25519PrivateKey:
+    """An unencrypted Ed25519 PEM private key that only its owner can read, or `error`."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise error(
+            f"{label} {path} is readable by group or others (mode {mode:04o})",
+            remedy=remedies.exposed,
+        )
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (ValueError, TypeError, OSError) as exc:
+        raise error(
+            f"{label} {path} cannot be read as an unencrypted Ed25519 PEM key ({exc})",
+            remedy=remedies.unreadable,
+        ) from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise error(
+            f"{label} {path} is a {type(key).__name__}, not Ed25519", remedy=remedies.wrong_type
+        )
+    return key
+
+
 def load_signer(path: Path, *, create: bool) -> AuditSigner:
     """Load the private key at `path`; with `create`, generate it (mode 0600) when missing."""
     if not path.exists():
@@ -68,24 +102,16 @@ def load_signer(path: Path, *, create: bool) -> AuditSigner:
                 remedy="restore it from backup or set audit.signing_key_file",
             )
         return AuditSigner(_generate(path), path)
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise AuditKeyError(
-            f"audit signing key {path} is accessible by group or others (mode {mode:04o})",
-            remedy=f"run `chmod 600 {path}` (or mount the secret with mode 0400)",
-        )
-    try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except (ValueError, TypeError, OSError) as exc:
-        raise AuditKeyError(
-            f"audit signing key {path} cannot be read as an Ed25519 PEM key ({exc})",
-            remedy="the file was damaged or replaced: restore it from backup",
-        ) from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise AuditKeyError(
-            f"audit signing key {path} is a {type(key).__name__}, not Ed25519",
-            remedy="restore the original key file from backup",
-        )
+    key = read_private_key(
+        path,
+        label="audit signing key",
+        error=AuditKeyError,
+        remedies=KeyFileRemedies(
+            exposed=f"run `chmod 600 {path}` (or mount the secret with mode 0400)",
+            unreadable="the file was damaged or replaced: restore it from backup",
+            wrong_type="restore the original key file from backup",
+        ),
+    )
     return AuditSigner(key, path)
 
 

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from airlock.bundle.errors import BundleKeyError
 from audit.errors import AuditKeyError
-from audit.signing import get_public_pem, load_public_key, load_signer, verify_signature
+from audit.signing import (
+    KeyFileRemedies,
+    get_public_pem,
+    load_public_key,
+    load_signer,
+    read_private_key,
+    verify_signature,
+)
 
 KEYGEN_HINT = "create a pair with `airlock bundle keygen --out KEY.pem`"
 
@@ -47,24 +52,14 @@ def load_signing_key(path: Path) -> Ed25519PrivateKey:
     """A PKCS8 PEM Ed25519 private key that only its owner can read."""
     if not path.is_file():
         raise BundleKeyError(f"signing key {path} does not exist", remedy=KEYGEN_HINT)
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise BundleKeyError(
-            f"signing key {path} is readable by group or others (mode {mode:04o})",
-            remedy=f"run `chmod 600 {path}`",
-        )
-    try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except (ValueError, TypeError, OSError) as exc:
-        raise BundleKeyError(
-            f"signing key {path} is not an unencrypted PEM private key ({exc})",
-            remedy=KEYGEN_HINT,
-        ) from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise BundleKeyError(
-            f"signing key {path} is a {type(key).__name__}, not Ed25519", remedy=KEYGEN_HINT
-        )
-    return key
+    return read_private_key(
+        path,
+        label="signing key",
+        error=BundleKeyError,
+        remedies=KeyFileRemedies(
+            exposed=f"run `chmod 600 {path}`", unreadable=KEYGEN_HINT, wrong_type=KEYGEN_HINT
+        ),
+    )
 
 
 def load_verify_key(path: Path) -> Ed25519PublicKey:
